@@ -1,0 +1,57 @@
+// Command docsign-ca runs the document signing CA server and its operator commands.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `docsign-ca: a certificate authority for document signing certificates
+with a CertCentral Services API v2 compatible API.
+
+usage:
+  docsign-ca serve [flags]                  run the server
+  docsign-ca accounts create [flags]        create an account and print its administrator's API key
+  docsign-ca validation approve [flags]     complete an organization's validation
+  docsign-ca certificates list [flags]      list the certificates the CA has signed
+
+Run a command with -h for its flags. Every flag also reads DOCSIGN_<FLAG>.
+`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "docsign-ca:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("missing command")
+	}
+
+	switch cmd := args[0]; {
+	case cmd == "serve":
+		return serve(args[1:])
+	case cmd == "accounts" && len(args) > 1 && args[1] == "create":
+		return createAccount(args[2:])
+	case cmd == "validation" && len(args) > 1 && args[1] == "approve":
+		return approveValidation(args[2:])
+	case cmd == "certificates" && len(args) > 1 && args[1] == "list":
+		return listCertificates(args[2:])
+	case cmd == "-h" || cmd == "--help" || cmd == "help":
+		fmt.Print(usage)
+		return nil
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q", joinArgs(args))
+	}
+}
+
+func joinArgs(args []string) string {
+	if len(args) > 1 {
+		return args[0] + " " + args[1]
+	}
+	return args[0]
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/docsign-ca/docsign-ca/internal/api"
+	"github.com/docsign-ca/docsign-ca/internal/ca"
+	"github.com/docsign-ca/docsign-ca/internal/order"
+	"github.com/docsign-ca/docsign-ca/internal/store"
+)
+
+type serveConfig struct {
+	listen        string
+	dataDir       string
+	autoValidate  bool
+	issueInterval time.Duration
+	drainTimeout  time.Duration
+	logFormat     string
+}
+
+func serve(args []string) error {
+	var cfg serveConfig
+	fs := flag.NewFlagSet("docsign-ca serve", flag.ContinueOnError)
+	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address and port to listen on")
+	fs.StringVar(&cfg.dataDir, "data-dir", "./docsign-data", "directory for the database, the development CA keys and the bootstrap API key")
+	fs.BoolVar(&cfg.autoValidate, "auto-validate", false, "complete every submitted organization validation at once (development and sandbox use only)")
+	fs.DurationVar(&cfg.issueInterval, "issue-interval", time.Second, "how often to look for orders that became ready for issuance, such as after an operator validation")
+	fs.DurationVar(&cfg.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests before closing them")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
+	fs.Usage = usageWithEnv(fs, "docsign-ca serve [flags]")
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+
+	log, err := newLogger(cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return runServer(ctx, cfg, log)
+}
+
+func newLogger(format string) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil
+	}
+	return nil, fmt.Errorf("invalid --log-format %q; allowed: text, json", format)
+}
+
+func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	st, err := openDataDir(ctx, cfg.dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if err := bootstrap(ctx, st, cfg.dataDir, log); err != nil {
+		return err
+	}
+
+	authority, err := ca.Load(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	if err := authority.Recover(ctx); err != nil {
+		return err
+	}
+
+	orders := order.NewService(st, authority, log)
+	orders.AutoValidate = cfg.autoValidate
+	if cfg.autoValidate {
+		log.Warn("--auto-validate is on: every submitted organization validation completes at once; use it for development and sandboxes only")
+	}
+
+	listener, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
+	}
+	handler := api.New(orders, st, log)
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		sweep(ctx, orders, cfg.issueInterval)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(listener) }()
+	handler.SetReady()
+	log.Info("docsign-ca listening", "addr", listener.Addr().String(), "data_dir", cfg.dataDir)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.drainTimeout.String())
+	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.drainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(drainCtx); err != nil {
+		log.Error("drain did not finish; closing open connections", "error", err)
+		_ = srv.Close()
+	}
+	<-sweepDone
+	log.Info("docsign-ca stopped")
+	return nil
+}
+
+// sweep issues orders that became ready outside a request, for example after
+// `docsign-ca validation approve` ran in another process.
+func sweep(ctx context.Context, orders *order.Service, interval time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			orders.IssueReady(ctx)
+		}
+	}
+}
+
+// openDataDir creates the data directory (mode 0700) and opens its database.
+func openDataDir(ctx context.Context, dir string) (*store.Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+	}
+	return store.Open(ctx, filepath.Join(dir, "docsign.db"))
+}

@@ -1,0 +1,165 @@
+package issuance
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	zx509 "github.com/zmap/zcrypto/x509"
+	"github.com/zmap/zlint/v3"
+	"github.com/zmap/zlint/v3/lint"
+)
+
+// Finding is one lint result at warning level or above.
+type Finding struct {
+	// Lint is the lint name, such as "e_ext_key_usage_without_bits" from zlint
+	// or "e_ds_key_usage_not_ds_nr" from this package.
+	Lint string
+	// Status is "warn", "error" or "fatal".
+	Status  string
+	Details string
+}
+
+// LintError is returned when pre-issuance linting finds a problem. Nothing
+// was signed with the issuer key.
+type LintError struct {
+	Findings []Finding
+}
+
+func (e *LintError) Error() string {
+	parts := make([]string, 0, len(e.Findings))
+	for _, finding := range e.Findings {
+		part := finding.Lint
+		if finding.Details != "" {
+			part += " (" + finding.Details + ")"
+		}
+		parts = append(parts, part)
+	}
+	return "certificate failed pre-issuance linting: " + strings.Join(parts, "; ")
+}
+
+// Names returns the names of the lints that failed.
+func (e *LintError) Names() []string {
+	names := make([]string, 0, len(e.Findings))
+	for _, finding := range e.Findings {
+		names = append(names, finding.Lint)
+	}
+	return names
+}
+
+// excludedLintSources are the zlint sources that do not apply to a document
+// signing certificate. Every other source stays in the registry:
+//
+//   - RFC 3279, 5280, 5480, 5891, 6962 and 8813, Mozilla (key and algorithm
+//     encodings, RSA >= 2048) and Community lints apply to any X.509 certificate.
+//   - ETSI ESI lints apply only when the certificate carries ETSI QC
+//     statements, which matter for EU qualified electronic seals.
+//   - CA/Browser Forum TLS (CABF_BR), S/MIME (CABF_SMIME_BR) and code signing
+//     (CABF_CS_BR) lints stay because zlint's framework filter in
+//     lint.CertificateLint.Execute (zlint v3.7.3) marks them not applicable
+//     unless the certificate is in their scope: no EKU, anyExtendedKeyUsage
+//     or serverAuth for TLS, emailProtection with a mailbox address for
+//     S/MIME, a code signing policy OID for CS. A certificate of this profile
+//     is in none of them, and a test checks that. Should a template ever drift
+//     into one of those scopes, their lints report it.
+//
+// Excluded:
+//   - Apple: its CT notice (n_ct_sct_policy_count_unsatisfied) fires on every
+//     certificate without SCTs, and its other lints limit TLS server
+//     certificate lifetimes.
+//   - Chrome: the Chrome Root Program governs TLS server certificates only.
+//   - CABF_EV: the EV Guidelines cover TLS certificates, and zlint applies no
+//     framework filter to them.
+var excludedLintSources = lint.SourceList{
+	lint.AppleRootStorePolicy,
+	lint.ChromeRootStorePolicy,
+	lint.CABFEVGuidelines,
+}
+
+// zlintRegistry returns zlint's global registry without excludedLintSources.
+// Filtering copies the registry, so it runs once per process.
+var zlintRegistry = sync.OnceValues(func() (lint.Registry, error) {
+	registry, err := lint.GlobalRegistry().Filter(lint.FilterOptions{ExcludeSources: excludedLintSources})
+	if err != nil {
+		return nil, fmt.Errorf("filter zlint registry: %w", err)
+	}
+	return registry, nil
+})
+
+// runZlint lints a DER certificate with registry and returns the findings at
+// warning level or above, sorted by lint name.
+func runZlint(der []byte, registry lint.Registry) ([]Finding, error) {
+	cert, err := zx509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse lint certificate for zlint: %w", err)
+	}
+
+	results := zlint.LintCertificateEx(cert, registry)
+
+	var findings []Finding
+	for name, result := range results.Results {
+		if result.Status < lint.Warn {
+			continue
+		}
+		findings = append(findings, Finding{Lint: name, Status: result.Status.String(), Details: result.Details})
+	}
+
+	slices.SortFunc(findings, func(a, b Finding) int { return strings.Compare(a.Lint, b.Lint) })
+	return findings, nil
+}
+
+// newMirror returns a self-signed certificate with the issuer's serial,
+// subject, validity and extensions, and a new key of the same algorithm and
+// size as the issuer key.
+//
+// A certificate signed under the mirror has the same TBSCertificate as one
+// signed under the issuer: the issuer name and authorityKeyIdentifier come
+// from the mirror's subject and subjectKeyIdentifier, and the signature
+// algorithm identifier depends only on the key algorithm and hash. The
+// signature length matches too, which zlint's Mozilla ECDSA encoding lint
+// uses to infer the issuer's curve.
+func newMirror(issuerCert *x509.Certificate) (*x509.Certificate, crypto.Signer, error) {
+	signer, err := newThrowawayKey(issuerCert.PublicKey)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	// Copying the issuer's extensions as ExtraExtensions makes crypto/x509
+	// write them unchanged. The template leaves IsCA, KeyUsage and the key
+	// identifiers unset so that crypto/x509 adds no extension of its own.
+	template := &x509.Certificate{
+		SerialNumber:    issuerCert.SerialNumber,
+		RawSubject:      issuerCert.RawSubject,
+		NotBefore:       issuerCert.NotBefore,
+		NotAfter:        issuerCert.NotAfter,
+		ExtraExtensions: issuerCert.Extensions,
+	}
+
+	der, err := x509.CreateCertificate(rand.Reader, template, template, signer.Public(), signer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create lint mirror of issuer %q: %w", issuerCert.Subject, err)
+	}
+
+	mirror, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse lint mirror of issuer %q: %w", issuerCert.Subject, err)
+	}
+	return mirror, signer, nil
+}
+
+func newThrowawayKey(issuerKey crypto.PublicKey) (crypto.Signer, error) {
+	switch key := issuerKey.(type) {
+	case *rsa.PublicKey:
+		return rsa.GenerateKey(rand.Reader, key.N.BitLen())
+	case *ecdsa.PublicKey:
+		return ecdsa.GenerateKey(key.Curve, rand.Reader)
+	default:
+		return nil, fmt.Errorf("issuer key type %T is not supported; use RSA or ECDSA", issuerKey)
+	}
+}

@@ -1,0 +1,251 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CA roles and statuses.
+const (
+	CARoot         = "root"
+	CAIntermediate = "intermediate"
+	CAActive       = "active"
+)
+
+// CA is a certificate authority certificate of the hierarchy and where its key lives.
+type CA struct {
+	ID         int64
+	CACertID   string
+	Role       string
+	ParentID   int64
+	CommonName string
+	CertDER    []byte
+	KeyURI     string
+	Status     string
+	CreatedAt  time.Time
+}
+
+// Intent is the record written before the CA key signs a certificate.
+type Intent struct {
+	ID            int64
+	CertificateID int64
+	OrderID       int64
+	SerialNumber  string
+	CAID          int64
+	TBS           []byte
+	Status        string
+	CreatedAt     time.Time
+}
+
+// Intent statuses.
+const (
+	IntentSigning   = "signing"
+	IntentCompleted = "completed"
+	IntentFailed    = "failed"
+)
+
+// InsertCA records a CA certificate and returns its id.
+func (s *Store) InsertCA(ctx context.Context, ca CA) (int64, error) {
+	var parent any
+	if ca.ParentID != 0 {
+		parent = ca.ParentID
+	}
+	res, err := s.db.ExecContext(ctx,
+		`INSERT INTO cas (ca_cert_id, role, parent_id, common_name, cert_der, key_uri, status, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		ca.CACertID, ca.Role, parent, ca.CommonName, ca.CertDER, ca.KeyURI, CAActive, formatTime(now()))
+	if err != nil {
+		return 0, fmt.Errorf("insert CA %s: %w", ca.CommonName, err)
+	}
+	return res.LastInsertId()
+}
+
+// CAs lists the CA certificates, oldest first.
+func (s *Store) CAs(ctx context.Context) ([]CA, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT id, ca_cert_id, role, parent_id, common_name, cert_der, key_uri, status, created_at FROM cas ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list CAs: %w", err)
+	}
+	defer rows.Close()
+
+	var out []CA
+	for rows.Next() {
+		var ca CA
+		var parent sql.NullInt64
+		var created string
+		if err := rows.Scan(&ca.ID, &ca.CACertID, &ca.Role, &parent, &ca.CommonName, &ca.CertDER, &ca.KeyURI, &ca.Status, &created); err != nil {
+			return nil, err
+		}
+		ca.ParentID = parent.Int64
+		ca.CreatedAt = parseTime(created)
+		out = append(out, ca)
+	}
+	return out, rows.Err()
+}
+
+// ReadyOrders returns the ids of orders that have everything issuance needs:
+// an approved (or skipped) request, an active ds validation of the
+// organization, key material, a pending certificate with no intent, and no
+// recorded issuance failure.
+func (s *Store) ReadyOrders(ctx context.Context, limit int) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT o.id
+		   FROM orders o
+		   JOIN certificates c ON c.order_id = o.id AND c.status = ?
+		   JOIN validations v ON v.organization_id = o.organization_id AND v.type = 'ds' AND v.status = ?
+		  WHERE o.status = ? AND o.public_key IS NOT NULL AND o.issue_error = ''
+		    AND (v.validated_until IS NULL OR v.validated_until > ?)
+		    AND NOT EXISTS (SELECT 1 FROM issuance_intents i WHERE i.certificate_id = c.id)
+		  ORDER BY o.id
+		  LIMIT ?`,
+		CertificatePending, ValidationActive, OrderPending, formatTime(now()), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list orders ready for issuance: %w", err)
+	}
+	defer rows.Close()
+
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// HasActiveValidation reports whether the organization has an active,
+// unexpired validation of the type.
+func (s *Store) HasActiveValidation(ctx context.Context, orgID int64, typ string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM validations WHERE organization_id = ? AND type = ? AND status = ?
+		    AND (validated_until IS NULL OR validated_until > ?)`,
+		orgID, typ, ValidationActive, formatTime(now())).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read validation of organization %d: %w", orgID, err)
+	}
+	return n > 0, nil
+}
+
+// CreateIntent records the intent to sign tbs for a pending certificate of a
+// pending order. A second intent for the same certificate, a reused serial,
+// or an order that is no longer pending returns ErrConflict.
+func (s *Store) CreateIntent(ctx context.Context, in Intent) (int64, error) {
+	var id int64
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM orders WHERE id = ?`, in.OrderID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read order %d: %w", in.OrderID, err)
+		}
+		if status != OrderPending {
+			return fmt.Errorf("order %d is %s, not pending: %w", in.OrderID, status, ErrConflict)
+		}
+
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO issuance_intents (certificate_id, order_id, serial_number, ca_id, tbs, status, created_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			in.CertificateID, in.OrderID, in.SerialNumber, in.CAID, in.TBS, IntentSigning, formatTime(now()))
+		if isUniqueViolation(err) {
+			return fmt.Errorf("certificate %d already has an issuance intent: %w", in.CertificateID, ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("insert issuance intent: %w", err)
+		}
+		id, _ = res.LastInsertId()
+		return nil
+	})
+	return id, err
+}
+
+// IssuedCertificate is what CompleteIssuance stores.
+type IssuedCertificate struct {
+	IntentID      int64
+	CertificateID int64
+	OrderID       int64
+	AccountID     int64
+	CAID          int64
+	SerialNumber  string
+	Thumbprint    string
+	DER           []byte
+	ValidFrom     time.Time
+	ValidTill     time.Time
+}
+
+// CompleteIssuance stores a signed certificate, closes its intent and marks
+// the order issued, in one transaction.
+func (s *Store) CompleteIssuance(ctx context.Context, c IssuedCertificate) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		t := now()
+		res, err := tx.ExecContext(ctx,
+			`UPDATE certificates SET status = ?, serial_number = ?, thumbprint = ?, der = ?, ca_id = ?,
+			        valid_from = ?, valid_till = ?, date_issued = ?
+			  WHERE id = ? AND status = ?`,
+			CertificateIssued, c.SerialNumber, c.Thumbprint, c.DER, c.CAID,
+			formatTime(c.ValidFrom), formatTime(c.ValidTill), formatTime(t), c.CertificateID, CertificatePending)
+		if err != nil {
+			return fmt.Errorf("store certificate %d: %w", c.CertificateID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("certificate %d is no longer pending: %w", c.CertificateID, ErrConflict)
+		}
+
+		if _, err := tx.ExecContext(ctx, `UPDATE issuance_intents SET status = ?, completed_at = ? WHERE id = ?`,
+			IntentCompleted, formatTime(t), c.IntentID); err != nil {
+			return fmt.Errorf("close issuance intent %d: %w", c.IntentID, err)
+		}
+		return setOrderStatus(ctx, tx, c.OrderID, c.AccountID, OrderIssued, t)
+	})
+}
+
+// FailIssuance records why an order could not be issued, and closes the
+// intent when one was written. The order keeps its status; the error is
+// shown in order info so an operator can act on it.
+func (s *Store) FailIssuance(ctx context.Context, orderID, intentID int64, reason string) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET issue_error = ?, updated_at = ? WHERE id = ?`,
+			reason, formatTime(now()), orderID); err != nil {
+			return fmt.Errorf("record issuance failure of order %d: %w", orderID, err)
+		}
+		if intentID == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE issuance_intents SET status = ? WHERE id = ?`, IntentFailed, intentID); err != nil {
+			return fmt.Errorf("close issuance intent %d: %w", intentID, err)
+		}
+		return nil
+	})
+}
+
+// OpenIntents lists intents still in the signing state: at start-up these
+// are the issuances a crash interrupted.
+func (s *Store) OpenIntents(ctx context.Context) ([]Intent, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT id, certificate_id, order_id, serial_number, ca_id, tbs, status, created_at
+		   FROM issuance_intents WHERE status = ? ORDER BY id`, IntentSigning)
+	if err != nil {
+		return nil, fmt.Errorf("list open issuance intents: %w", err)
+	}
+	defer rows.Close()
+
+	var out []Intent
+	for rows.Next() {
+		var in Intent
+		var created string
+		if err := rows.Scan(&in.ID, &in.CertificateID, &in.OrderID, &in.SerialNumber, &in.CAID, &in.TBS, &in.Status, &created); err != nil {
+			return nil, err
+		}
+		in.CreatedAt = parseTime(created)
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
