@@ -17,6 +17,8 @@ const (
 	OrderRejected      = "rejected"
 	OrderCanceled      = "canceled"
 	OrderRevoked       = "revoked"
+	// OrderReissuePending is an issued order whose reissue waits for approval.
+	OrderReissuePending = "reissue_pending"
 )
 
 // Request statuses. A request approved by a person or by policy is stored as
@@ -33,6 +35,9 @@ const (
 	CertificatePending = "pending"
 	CertificateIssued  = "issued"
 	CertificateRevoked = "revoked"
+	// CertificateCanceled is a certificate that will never be issued: its
+	// order was rejected or canceled, or its reissue was rejected.
+	CertificateCanceled = "canceled"
 )
 
 // Order is a ds_org order.
@@ -168,8 +173,8 @@ func (s *Store) CreateOrder(ctx context.Context, in NewOrder) (*CreatedOrder, er
 		}
 		res, err = tx.ExecContext(ctx,
 			`INSERT INTO requests (account_id, order_id, type, status, requester_id, processor_id, comments, date, date_processed)
-			 VALUES (?, ?, 'new_request', ?, ?, ?, ?, ?, ?)`,
-			o.AccountID, out.OrderID, in.RequestStatus, o.UserID, processor, in.RequestComments, formatTime(t), processed)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			o.AccountID, out.OrderID, RequestNewRequest, in.RequestStatus, o.UserID, processor, in.RequestComments, formatTime(t), processed)
 		if err != nil {
 			return fmt.Errorf("insert request: %w", err)
 		}
@@ -300,14 +305,19 @@ func (s *Store) RequestsForOrder(ctx context.Context, orderID int64) ([]Request,
 	return out, rows.Err()
 }
 
-// DecideRequest approves or rejects a pending request and moves its order
-// on: approved orders become pending (waiting for validation and key
-// material), rejected orders become rejected. Only one of several concurrent
+// Request types.
+const (
+	RequestNewRequest = "new_request"
+	RequestReissue    = "reissue"
+)
+
+// DecideRequest approves or rejects a pending request and applies the
+// decision to its order (see applyDecision). Only one of several concurrent
 // decisions wins; the others get ErrConflict and change nothing.
 func (s *Store) DecideRequest(ctx context.Context, accountID, requestID, processorID int64, approve bool, comment string) (*Request, error) {
-	status, orderStatus := RequestRejected, OrderRejected
+	status := RequestRejected
 	if approve {
-		status, orderStatus = RequestApproved, OrderPending
+		status = RequestApproved
 	}
 
 	var decided *Request
@@ -335,15 +345,8 @@ func (s *Store) DecideRequest(ctx context.Context, accountID, requestID, process
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("request %d was decided concurrently: %w", requestID, ErrConflict)
 		}
-
-		var current string
-		if err := tx.QueryRowContext(ctx, `SELECT status FROM orders WHERE id = ?`, r.OrderID).Scan(&current); err != nil {
-			return fmt.Errorf("read order %d: %w", r.OrderID, err)
-		}
-		if current == OrderNeedsApproval {
-			if err := setOrderStatus(ctx, tx, r.OrderID, accountID, orderStatus, t); err != nil {
-				return err
-			}
+		if err := applyDecision(ctx, tx, r, approve, t); err != nil {
+			return err
 		}
 
 		r.Status, r.ProcessorID, r.ProcessorComment, r.DateProcessed = status, processorID, comment, t
@@ -354,6 +357,46 @@ func (s *Store) DecideRequest(ctx context.Context, accountID, requestID, process
 		return nil, err
 	}
 	return decided, nil
+}
+
+// applyDecision moves the order of a decided request on, by request type:
+//   - new_request: needs_approval becomes pending (approved) or rejected;
+//   - reissue: reissue_pending becomes pending (approved), or returns to
+//     issued with the waiting certificate canceled (rejected).
+func applyDecision(ctx context.Context, tx *sql.Tx, r *Request, approve bool, t time.Time) error {
+	var current string
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM orders WHERE id = ?`, r.OrderID).Scan(&current); err != nil {
+		return fmt.Errorf("read order %d: %w", r.OrderID, err)
+	}
+
+	switch {
+	case r.Type == RequestNewRequest && current == OrderNeedsApproval && approve:
+		return setOrderStatus(ctx, tx, r.OrderID, r.AccountID, OrderPending, t)
+	case r.Type == RequestNewRequest && current == OrderNeedsApproval:
+		if err := cancelPendingCertificates(ctx, tx, r.OrderID); err != nil {
+			return err
+		}
+		return setOrderStatus(ctx, tx, r.OrderID, r.AccountID, OrderRejected, t)
+	case r.Type == RequestReissue && current == OrderReissuePending && approve:
+		return setOrderStatus(ctx, tx, r.OrderID, r.AccountID, OrderPending, t)
+	case r.Type == RequestReissue && current == OrderReissuePending:
+		if err := cancelPendingCertificates(ctx, tx, r.OrderID); err != nil {
+			return err
+		}
+		return setOrderStatus(ctx, tx, r.OrderID, r.AccountID, OrderIssued, t)
+	}
+	return fmt.Errorf("order %d is %s, so its %s request %d cannot be decided: %w", r.OrderID, current, r.Type, r.ID, ErrConflict)
+}
+
+// cancelPendingCertificates marks the not-yet-issued certificates of an
+// order canceled, so that issuance never picks them up.
+func cancelPendingCertificates(ctx context.Context, tx *sql.Tx, orderID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE certificates SET status = ? WHERE order_id = ? AND status = ?`,
+		CertificateCanceled, orderID, CertificatePending)
+	if err != nil {
+		return fmt.Errorf("cancel pending certificates of order %d: %w", orderID, err)
+	}
+	return nil
 }
 
 // CertificateForOrder returns the newest certificate of an order.
@@ -402,8 +445,8 @@ func (s *Store) Certificate(ctx context.Context, accountID, id int64) (*Certific
 // ListCertificates lists the certificates the CA has signed, oldest first;
 // orderID 0 lists all orders.
 func (s *Store) ListCertificates(ctx context.Context, orderID int64) ([]Certificate, error) {
-	query := `SELECT ` + certificateColumns + ` FROM certificates WHERE status <> ?`
-	args := []any{CertificatePending}
+	query := `SELECT ` + certificateColumns + ` FROM certificates WHERE status IN (?, ?)`
+	args := []any{CertificateIssued, CertificateRevoked}
 	if orderID != 0 {
 		query += ` AND order_id = ?`
 		args = append(args, orderID)
