@@ -100,7 +100,10 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 func startServerIn(t *testing.T, dataDir string, extraArgs ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
-	args := append([]string{"serve", "--listen", addr, "--data-dir", dataDir, "--issue-interval", "200ms"}, extraArgs...)
+	// Rate limiting is off unless a test turns it on: the suite sends more
+	// than CertCentral's 100 requests per 5 seconds with one key. A later
+	// --rate-limit in extraArgs wins.
+	args := append([]string{"serve", "--listen", addr, "--data-dir", dataDir, "--issue-interval", "200ms", "--rate-limit", "off"}, extraArgs...)
 	cmd := exec.Command(binary, args...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -310,3 +313,5 @@ func newECKey(t *testing.T, curve elliptic.Curve) *ecdsa.PrivateKey {
 	}
 	return k
 }
+
+func jsonBytes(v any) ([]byte, error) { return json.Marshal(v) }

@@ -27,6 +27,7 @@ type serveConfig struct {
 	issueInterval time.Duration
 	drainTimeout  time.Duration
 	logFormat     string
+	rateLimits    string
 }
 
 func serve(args []string) error {
@@ -38,6 +39,8 @@ func serve(args []string) error {
 	fs.DurationVar(&cfg.issueInterval, "issue-interval", time.Second, "how often to look for orders that became ready for issuance, such as after an operator validation")
 	fs.DurationVar(&cfg.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests before closing them")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&cfg.rateLimits, "rate-limit", api.DefaultRateLimits,
+		"per-API-key limits as REQUESTS/DURATION, comma-separated, each over a rolling window; off disables them")
 	fs.Usage = usageWithEnv(fs, "docsign-ca serve [flags]")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -90,11 +93,16 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		log.Warn("--auto-validate is on: every submitted organization validation completes at once; use it for development and sandboxes only")
 	}
 
+	limits, err := api.ParseRateLimits(cfg.rateLimits)
+	if err != nil {
+		return fmt.Errorf("--rate-limit: %w", err)
+	}
+
 	listener, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
-	handler := api.New(orders, st, log)
+	handler := api.New(orders, st, log, limits...)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -113,7 +121,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(listener) }()
 	handler.SetReady()
-	log.Info("docsign-ca listening", "addr", listener.Addr().String(), "data_dir", cfg.dataDir)
+	log.Info("docsign-ca listening", "addr", listener.Addr().String(), "data_dir", cfg.dataDir, "rate_limit", cfg.rateLimits)
 
 	select {
 	case err := <-serveErr:

@@ -30,13 +30,15 @@ type Server struct {
 	orders *order.Service
 	store  *store.Store
 	log    *slog.Logger
-	mux    *http.ServeMux
-	ready  atomic.Bool
+	mux     *http.ServeMux
+	ready   atomic.Bool
+	limiter *rateLimiter
 }
 
-// New builds the server and its routes.
-func New(orders *order.Service, st *store.Store, log *slog.Logger) *Server {
-	s := &Server{orders: orders, store: st, log: log, mux: http.NewServeMux()}
+// New builds the server and its routes. limits are the per-API-key rate
+// limits; none disables rate limiting.
+func New(orders *order.Service, st *store.Store, log *slog.Logger, limits ...RateLimit) *Server {
+	s := &Server{orders: orders, store: st, log: log, mux: http.NewServeMux(), limiter: newRateLimiter(limits)}
 	s.routes()
 	return s
 }
@@ -57,7 +59,8 @@ func (s *Server) routes() {
 
 	s.handle("PUT /services/v2/request/{id}/status", s.updateRequestStatus)
 
-	s.handle("GET /services/v2/certificate/{id}/download/format/{format}", s.downloadCertificate)
+	s.certificateRoutes()
+	s.orderChangeRoutes()
 }
 
 // handle registers an authenticated API route.
@@ -143,7 +146,12 @@ func (s *Server) authenticated(fn func(http.ResponseWriter, *http.Request, *stor
 			s.writeError(w, r, errs.Wrap(err, "authenticate"))
 			return
 		}
-		fn(w, r, caller)
+		if !s.limiter.allow(HashAPIKey(key), w) {
+			s.writeError(w, r, errs.New(errs.RateLimited, "request_limit_exceeded",
+				"Service unavailable, please limit request volume; retry after the number of seconds in the Retry-After header"))
+			return
+		}
+		s.idempotent(w, r, caller, fn)
 	})
 }
 

@@ -19,11 +19,11 @@ import (
 )
 
 // MaxInputSize is the maximum length in bytes of the text that Parse
-// accepts. An RSA 4096 CSR with many extensions stays below 8 KiB, so the
-// limit only bounds the work that a hostile request can cause.
+// accepts. A CSR with an RSA 4096 key and a short subject is about 2 KiB of
+// PEM, so the limit only bounds the work that a hostile request can cause.
 const MaxInputSize = 64 << 10
 
-// PEM labels, as RFC 7468 §7 and §13 name them.
+// PEM labels, as RFC 7468 names them.
 const (
 	labelCSR       = "CERTIFICATE REQUEST"
 	labelCSRLegacy = "NEW CERTIFICATE REQUEST"
@@ -53,7 +53,8 @@ type Request struct {
 //
 // It accepts a PEM block labeled CERTIFICATE REQUEST, NEW CERTIFICATE REQUEST
 // or PUBLIC KEY, and bare base64 DER of a CSR or SubjectPublicKeyInfo. Text
-// before and after the PEM block is ignored, as encoding/pem does.
+// before and after the PEM block is ignored, as encoding/pem does, unless it
+// contains another PEM block.
 // Failures wrap ErrUnparseable or ErrKeyNotAllowed.
 func Parse(text string) (*Request, error) {
 	if len(text) > MaxInputSize {
@@ -149,14 +150,18 @@ func parseCSRError(der []byte) error {
 // checkSignature verifies that the CSR is signed by the key it contains,
 // which proves possession of the private key (RFC 2986 §3).
 //
-// SHA-1 signatures are accepted because the signature only proves
-// possession and is never relied on by anyone else. crypto/x509 (Go 1.26)
-// CertificateRequest.CheckSignature accepts SHA-1 for that reason, and a
-// test keeps that behavior pinned.
+// SHA-1 signatures are accepted because the signature serves only as proof
+// of possession to this CA and is not carried into the certificate.
+// crypto/x509 (Go 1.26) CertificateRequest.CheckSignature accepts SHA-1 for
+// CSRs, and TestParseSignatures fails if a later Go release stops doing so.
 func checkSignature(csr *x509.CertificateRequest) error {
 	err := csr.CheckSignature()
 	if err == nil {
 		return nil
+	}
+
+	if csr.SignatureAlgorithm == x509.UnknownSignatureAlgorithm {
+		return unparseable("the CSR is signed with an unsupported signature algorithm; sign the CSR with RSA or ECDSA and SHA-256")
 	}
 
 	var insecure x509.InsecureAlgorithmError
@@ -231,13 +236,13 @@ func isPrivateKeyDER(der []byte) bool {
 }
 
 // encodePEM encodes der as one PEM block. encoding/pem wraps base64 at 64
-// columns, as RFC 7468 §2 requires of generators.
+// columns, as RFC 7468 requires of generators.
 func encodePEM(label string, der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: label, Bytes: der}))
 }
 
 // errPrivateKey is returned whenever the submitted text contains a private
-// key. It says nothing about the key, so that no part of it reaches a log.
+// key. Its message contains nothing from the key, so no part of it reaches a log.
 var errPrivateKey = unparseable("the text contains a private key, which must never be sent; send only the CSR, " +
 	"and generate a new key pair because the sent key must be treated as compromised")
 

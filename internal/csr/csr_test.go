@@ -10,6 +10,7 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -152,6 +153,21 @@ func md5CSR(tb testing.TB) []byte {
 	digest := md5.Sum(csr.RawTBSCertificateRequest)
 	oidMD5WithRSA := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 4}
 	return resignCSR(tb, der, key, oidMD5WithRSA, crypto.MD5, digest[:])
+}
+
+// unknownAlgorithmCSR returns a CSR signed under a signature algorithm OID
+// that crypto/x509 does not know.
+func unknownAlgorithmCSR(tb testing.TB) []byte {
+	tb.Helper()
+
+	key := rsaKey(tb, 2048)
+	der := csrDER(tb, key, x509.SHA256WithRSA)
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		tb.Fatalf("parse CSR: %v", err)
+	}
+	digest := sha256.Sum256(csr.RawTBSCertificateRequest)
+	return resignCSR(tb, der, key, asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 55555, 1}, crypto.SHA256, digest[:])
 }
 
 func selfSignedCertificate(tb testing.TB) []byte {
@@ -654,6 +670,7 @@ func TestParseRejectsUnparseable(t *testing.T) {
 		{"tampered RSA signature", pemText(labelCSR, tampered), "does not verify"},
 		{"tampered ECDSA signature", pemText(labelCSR, tamperedECDSA), "does not verify"},
 		{"MD5 signature", pemText(labelCSR, md5CSR(t)), "signed with MD5-RSA, which is not accepted"},
+		{"unknown signature algorithm", pemText(labelCSR, unknownAlgorithmCSR(t)), "unsupported signature algorithm"},
 		{"certificate block", pemText("CERTIFICATE", certificate), "is a certificate, not a CSR"},
 		{"certificate as bare base64", base64.StdEncoding.EncodeToString(certificate), "is a certificate, not a CSR"},
 		{"PKCS #1 public key block", pemText("RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&rsaKey(t, 2048).PublicKey)), "PKCS #1 RSA public key"},

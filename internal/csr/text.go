@@ -71,7 +71,7 @@ func decodeText(text string) (label string, der []byte, err error) {
 
 // splitPEM splits text that starts with "-----BEGIN" into the label, the
 // base64 body and the text after the END line. The END label must match the
-// BEGIN label (RFC 7468 §2).
+// BEGIN label, as RFC 7468 requires.
 func splitPEM(text string) (label, body, rest string, err error) {
 	afterBegin := text[len("-----BEGIN"):]
 	labelEnd := strings.Index(afterBegin, "-----")

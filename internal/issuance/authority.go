@@ -59,8 +59,9 @@ type Request struct {
 	// SignatureHash is crypto.SHA256, crypto.SHA384 or crypto.SHA512.
 	SignatureHash crypto.Hash
 
-	// CRLURL, OCSPURL and IssuerURL are optional http URLs. When set they become
-	// the CRL distribution point and the AIA OCSP and caIssuers entries.
+	// CRLURL, OCSPURL and IssuerURL are optional http or https URLs. When set
+	// they become the CRL distribution point and the AIA OCSP and caIssuers
+	// entries.
 	CRLURL, OCSPURL, IssuerURL string
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/docsign-ca/docsign-ca/internal/keys"
 )
 
-// Names and lifetimes of the development hierarchy. The subjects say
+// Names and lifetimes of the development hierarchy. The subjects contain
 // "NOT FOR PRODUCTION" so that a certificate chaining to this root is
 // recognizable wherever it shows up.
 const (

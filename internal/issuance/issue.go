@@ -56,8 +56,8 @@ func (a *Authority) Prepare(req Request) (*Prepared, error) {
 }
 
 // lint runs zlint and the profile lints on a DER lint certificate and returns
-// it parsed. wantEKU, when not nil, is the extKeyUsage the request needs.
-func (a *Authority) lint(lintDER []byte, wantEKU []asn1.ObjectIdentifier) (*x509.Certificate, error) {
+// it parsed. expectedEKU, when not nil, is the extKeyUsage the request needs.
+func (a *Authority) lint(lintDER []byte, expectedEKU []asn1.ObjectIdentifier) (*x509.Certificate, error) {
 	lintCert, err := x509.ParseCertificate(lintDER)
 	if err != nil {
 		return nil, fmt.Errorf("parse lint certificate: %w", err)
@@ -68,7 +68,7 @@ func (a *Authority) lint(lintDER []byte, wantEKU []asn1.ObjectIdentifier) (*x509
 		return nil, err
 	}
 
-	profileFindings, err := runProfileLints(lintCert, wantEKU)
+	profileFindings, err := runProfileLints(lintCert, expectedEKU)
 	if err != nil {
 		return nil, err
 	}
@@ -172,8 +172,8 @@ func (a *Authority) sign(tbs []byte, hash crypto.Hash) ([]byte, error) {
 		return nil, errors.New("signed certificate's TBSCertificate differs from the linted one")
 	}
 
-	// A faulty signer (a hardware fault, or a key that does not match the
-	// certificate) must not produce a certificate that nobody can verify.
+	// Verifying here catches a faulty signer, such as a hardware fault or a
+	// key that does not match the certificate, before the certificate is used.
 	err = cert.CheckSignatureFrom(a.issuer.Cert)
 	if err != nil {
 		return nil, fmt.Errorf("signed certificate does not verify under issuer %q: %w", a.issuer.Cert.Subject, err)
@@ -231,7 +231,8 @@ func assembleCertificate(tbs, signatureAlgorithm, signature []byte) ([]byte, err
 // NewSerial returns a random positive serial number with 127 bits of CSPRNG
 // output: 128 random bits with the top bit cleared, so that the DER INTEGER
 // needs no leading zero byte and fits 16 octets. RFC 5280 §4.1.2.2 allows up
-// to 20 octets, and the CA/Browser Forum asks for at least 64 random bits.
+// to 20 octets, and the CA/Browser Forum Baseline Requirements (§7.1) require
+// at least 64 bits of CSPRNG output.
 func NewSerial() (*big.Int, error) {
 	buf := make([]byte, 16)
 	for {

@@ -61,13 +61,14 @@ func (e *LintError) Names() []string {
 //   - ETSI ESI lints apply only when the certificate carries ETSI QC
 //     statements, which matter for EU qualified electronic seals.
 //   - CA/Browser Forum TLS (CABF_BR), S/MIME (CABF_SMIME_BR) and code signing
-//     (CABF_CS_BR) lints stay because zlint's framework filter in
+//     (CABF_CS_BR) lints stay. zlint's framework filter in
 //     lint.CertificateLint.Execute (zlint v3.7.3) marks them not applicable
-//     unless the certificate is in their scope: no EKU, anyExtendedKeyUsage
-//     or serverAuth for TLS, emailProtection with a mailbox address for
-//     S/MIME, a code signing policy OID for CS. A certificate of this profile
-//     is in none of them, and a test checks that. Should a template ever drift
-//     into one of those scopes, their lints report it.
+//     unless the certificate is in their scope. TLS scope means no EKU,
+//     anyExtendedKeyUsage or serverAuth. S/MIME scope means emailProtection
+//     with a mailbox address. Code signing scope means a CA/Browser Forum code
+//     signing policy OID. A certificate of this profile is in none of them,
+//     and a test checks that. Should a template ever drift into one of those
+//     scopes, their lints report it.
 //
 // Excluded:
 //   - Apple: its CT notice (n_ct_sct_policy_count_unsatisfied) fires on every
@@ -119,11 +120,11 @@ func runZlint(der []byte, registry lint.Registry) ([]Finding, error) {
 // size as the issuer key.
 //
 // A certificate signed under the mirror has the same TBSCertificate as one
-// signed under the issuer: the issuer name and authorityKeyIdentifier come
-// from the mirror's subject and subjectKeyIdentifier, and the signature
-// algorithm identifier depends only on the key algorithm and hash. The
-// signature length matches too, which zlint's Mozilla ECDSA encoding lint
-// uses to infer the issuer's curve.
+// signed under the issuer. The issuer name and authorityKeyIdentifier come
+// from the mirror's subject and subjectKeyIdentifier, which equal the
+// issuer's. The signature algorithm identifier depends only on the key
+// algorithm and the hash. The signature length matches too, which zlint's
+// Mozilla ECDSA encoding lint uses to infer the issuer's curve.
 func newMirror(issuerCert *x509.Certificate) (*x509.Certificate, crypto.Signer, error) {
 	signer, err := newThrowawayKey(issuerCert.PublicKey)
 	if err != nil {

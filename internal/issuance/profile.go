@@ -233,7 +233,7 @@ func newTemplate(req *Request, sigAlg x509.SignatureAlgorithm) (*x509.Certificat
 
 		// crypto/x509 writes ExtKeyUsage first and then UnknownExtKeyUsage, so
 		// putting every purpose in UnknownExtKeyUsage keeps the request order.
-		// The extension is non-critical (RFC 9336 §3 leaves this to the CA).
+		// The extension is non-critical (RFC 9336 §3.1 leaves this to the CA).
 		UnknownExtKeyUsage: ekuOIDs(req.Usages),
 
 		// basicConstraints critical with cA FALSE, so that no validator mistakes
@@ -339,4 +339,3 @@ func hashForAlgorithm(algorithm x509.SignatureAlgorithm) (crypto.Hash, bool) {
 		return 0, false
 	}
 }
-

@@ -84,9 +84,9 @@ var profileLints = []profileLint{
 }
 
 // runProfileLints returns a finding for each profile rule that cert breaks.
-// When wantEKU is not nil, the extKeyUsage must also list exactly those key
+// When expectedEKU is not nil, the extKeyUsage must also list exactly those key
 // purposes in that order (lint e_ds_eku_not_as_requested).
-func runProfileLints(cert *x509.Certificate, wantEKU []asn1.ObjectIdentifier) ([]Finding, error) {
+func runProfileLints(cert *x509.Certificate, expectedEKU []asn1.ObjectIdentifier) ([]Finding, error) {
 	ext, err := parseExtensions(cert)
 	if err != nil {
 		return nil, err
@@ -100,11 +100,11 @@ func runProfileLints(cert *x509.Certificate, wantEKU []asn1.ObjectIdentifier) ([
 		}
 	}
 
-	if wantEKU != nil && !slices.EqualFunc(ext.eku, wantEKU, asn1.ObjectIdentifier.Equal) {
+	if expectedEKU != nil && !slices.EqualFunc(ext.eku, expectedEKU, asn1.ObjectIdentifier.Equal) {
 		findings = append(findings, Finding{
 			Lint:    "e_ds_eku_not_as_requested",
 			Status:  "error",
-			Details: fmt.Sprintf("extKeyUsage is [%s], the request needs [%s]", joinOIDs(ext.eku), joinOIDs(wantEKU)),
+			Details: fmt.Sprintf("extKeyUsage is [%s], the request needs [%s]", joinOIDs(ext.eku), joinOIDs(expectedEKU)),
 		})
 	}
 	return findings, nil

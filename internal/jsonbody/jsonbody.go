@@ -31,7 +31,7 @@ const formatCode = "bad_request_format"
 //
 // Every failure is an *errs.Error of kind errs.BadRequest with code
 // "bad_request_format". Messages about a position give a 1-based line and
-// column, where the column counts Unicode characters.
+// column, where the column counts Unicode code points.
 func Decode(body []byte) (any, error) {
 	if isBlank(body) {
 		return nil, badFormat("request body is empty; send a JSON object")
@@ -92,10 +92,10 @@ type walker struct {
 }
 
 // checkSyntax reports the first RFC 8259 syntax error in the first value of
-// body. It runs before the token walk because a fresh json.Decoder reports
-// SyntaxError.Offset as the count of bytes read up to and including the
-// offending byte, while Decoder.Token (Go 1.26) counts from where its last
-// value started.
+// body. It runs before the token walk because Decoder.Decode on a fresh
+// json.Decoder sets SyntaxError.Offset to the count of bytes read up to and
+// including the offending byte. The offsets from Decoder.Token (Go 1.26)
+// leave out the delimiters that Token reads itself.
 func checkSyntax(body []byte) error {
 	var value json.RawMessage
 	err := json.NewDecoder(bytes.NewReader(body)).Decode(&value)

@@ -1,8 +1,15 @@
 // Package keys opens and creates the private keys that sign certificates.
 // A key is named by a URI so that the configuration does not depend on where
-// the key lives: "file:/abs/path/key.pem" is a PKCS#8 PEM file on disk.
+// the key lives:
 //
-// Errors from this package name the URI, path or algorithm, never key material.
+//   - "file:/abs/path/key.pem" is a PKCS#8 PEM file on disk, either
+//     encrypted ("ENCRYPTED PRIVATE KEY", PBES2) or, for development keys
+//     only, unencrypted ("PRIVATE KEY");
+//   - "pkcs11:token=LABEL;object=KEY-LABEL" (RFC 7512) is a key on a
+//     PKCS#11 token, such as an HSM or SoftHSM2.
+//
+// Errors from this package name the URI, path or algorithm, never key
+// material, a PIN or a passphrase.
 package keys
 
 import (
@@ -43,30 +50,12 @@ func Algorithms() []Algorithm {
 // pemTypePKCS8 is the PEM block type of an unencrypted PKCS#8 PrivateKeyInfo (RFC 7468 §10).
 const pemTypePKCS8 = "PRIVATE KEY"
 
-// Open returns the signer for the key named by uri.
-//
-// Supported schemes: "file:" followed by an absolute path to a PEM file with
-// one unencrypted PKCS#8 "PRIVATE KEY" block (RSA, ECDSA or Ed25519).
+// Open returns the signer for the key named by uri, with no passphrase and
+// no PKCS#11 module: it opens unencrypted "file:" keys only. Use an Opener
+// for encrypted files and PKCS#11 tokens.
 func Open(uri string) (crypto.Signer, error) {
-	scheme, _, found := strings.Cut(uri, ":")
-	if !found || scheme == "" {
-		return nil, fmt.Errorf("invalid key URI %q: missing scheme; use file:/absolute/path/key.pem", uri)
-	}
-
-	switch strings.ToLower(scheme) {
-	case "file":
-		path, err := filePath(uri)
-		if err != nil {
-			return nil, err
-		}
-		return openFile(path)
-
-	// TODO: add a "pkcs11:" scheme (RFC 7512 URIs) for keys on tokens and HSMs.
-	// Until then a CA key can only be a file, which suits development only.
-
-	default:
-		return nil, fmt.Errorf("unsupported key URI scheme %q in %q: only file: is supported", scheme, uri)
-	}
+	opener := &Opener{AllowPlainFiles: true}
+	return opener.Open(uri)
 }
 
 // filePath returns the local absolute path named by a file: URI. It accepts
@@ -105,7 +94,8 @@ func FileURI(path string) (string, error) {
 	return uri.String(), nil
 }
 
-func openFile(path string) (crypto.Signer, error) {
+// readKeyFile returns the single PEM block of a key file.
+func readKeyFile(path string) (*pem.Block, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read key file: %w", err)
@@ -113,19 +103,19 @@ func openFile(path string) (crypto.Signer, error) {
 
 	block, rest := pem.Decode(data)
 	if block == nil {
-		return nil, fmt.Errorf("key file %s contains no PEM block; expected a PKCS#8 %q block", path, pemTypePKCS8)
-	}
-	if block.Type != pemTypePKCS8 {
-		return nil, fmt.Errorf("key file %s has PEM type %q, expected %q; convert it with `openssl pkcs8 -topk8 -nocrypt`",
-			path, block.Type, pemTypePKCS8)
+		return nil, fmt.Errorf("key file %s contains no PEM block; expected a PKCS#8 %q or %q block", path, pemTypeEncryptedPKCS8, pemTypePKCS8)
 	}
 	if next, _ := pem.Decode(rest); next != nil {
 		return nil, fmt.Errorf("key file %s contains more than one PEM block; keep exactly one key per file", path)
 	}
+	return block, nil
+}
 
-	// The parse error text from crypto/x509 and encoding/asn1 describes the
-	// structure (tags, lengths, OIDs), never the key bytes.
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+// parsePKCS8Signer parses a DER PrivateKeyInfo. The parse error text from
+// crypto/x509 and encoding/asn1 describes the structure (tags, lengths,
+// OIDs), never the key bytes.
+func parsePKCS8Signer(path string, der []byte) (crypto.Signer, error) {
+	key, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: invalid PKCS#8 private key: %w", path, err)
 	}
@@ -142,6 +132,25 @@ func openFile(path string) (crypto.Signer, error) {
 // It never overwrites: an existing file at path is an error, and so is a
 // missing parent directory.
 func GenerateFile(path string, alg Algorithm) (crypto.Signer, string, error) {
+	return generateFile(path, alg, func(der []byte) (*pem.Block, error) {
+		return &pem.Block{Type: pemTypePKCS8, Bytes: der}, nil
+	})
+}
+
+// GenerateEncryptedFile is GenerateFile for an encrypted PKCS#8 file
+// ("ENCRYPTED PRIVATE KEY", see EncryptPKCS8), which OpenSSL reads with
+// `openssl pkey -in FILE`.
+func GenerateEncryptedFile(path string, alg Algorithm, passphrase string) (crypto.Signer, string, error) {
+	return generateFile(path, alg, func(der []byte) (*pem.Block, error) {
+		encrypted, err := EncryptPKCS8(der, passphrase)
+		if err != nil {
+			return nil, err
+		}
+		return &pem.Block{Type: pemTypeEncryptedPKCS8, Bytes: encrypted}, nil
+	})
+}
+
+func generateFile(path string, alg Algorithm, encode func(der []byte) (*pem.Block, error)) (crypto.Signer, string, error) {
 	signer, err := Generate(alg)
 	if err != nil {
 		return nil, "", err
@@ -156,8 +165,12 @@ func GenerateFile(path string, alg Algorithm) (crypto.Signer, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("encode %s key as PKCS#8: %w", alg, err)
 	}
+	block, err := encode(der)
+	if err != nil {
+		return nil, "", err
+	}
 
-	err = writeNewFile(path, pem.EncodeToMemory(&pem.Block{Type: pemTypePKCS8, Bytes: der}))
+	err = writeNewFile(path, pem.EncodeToMemory(block))
 	if err != nil {
 		return nil, "", err
 	}

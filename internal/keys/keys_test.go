@@ -221,7 +221,7 @@ func TestOpenRejectsBadURI(t *testing.T) {
 		uri      string
 		wantText string
 	}{
-		{name: "PKCS11 scheme", uri: "pkcs11:token=ca;object=issuing-1", wantText: `"pkcs11"`},
+		{name: "PKCS11 without module", uri: "pkcs11:token=ca;object=issuing-1", wantText: "--pkcs11-module"},
 		{name: "HTTP scheme", uri: "http://127.0.0.1/key.pem", wantText: `"http"`},
 		{name: "no scheme", uri: "/etc/ca/key.pem", wantText: "missing scheme"},
 		{name: "relative path", uri: "file:key.pem", wantText: "absolute"},
@@ -269,7 +269,7 @@ func TestOpenRejectsBadFile(t *testing.T) {
 	}{
 		{name: "not PEM", content: []byte("not a key\n"), wantText: "no PEM block"},
 		{name: "SEC 1 EC key", content: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1}), wantText: `"EC PRIVATE KEY"`},
-		{name: "encrypted PKCS8", content: pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: pkcs8}), wantText: `"ENCRYPTED PRIVATE KEY"`},
+		{name: "encrypted PKCS8 without passphrase", content: pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: pkcs8}), wantText: "no passphrase is configured"},
 		{name: "two blocks", content: append(append([]byte(nil), pkcs8PEM...), pkcs8PEM...), wantText: "more than one PEM block"},
 		{name: "corrupted PKCS8", content: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: corrupted}), wantText: "invalid PKCS#8"},
 	}

@@ -18,7 +18,7 @@ import (
 // UseNumber. Every reader records its violation in the fieldReader's list and
 // returns ok=false, so that one pass over a body reports every problem.
 //
-// General input policies, shared by every request this package validates:
+// General input policies, shared by ParseDSOrg and ParseOrganization:
 //   - null for an optional field means the field was omitted.
 //   - Unknown fields are ignored, as CertCentral ignores them.
 //   - Text is trimmed of surrounding white space. A required text field that is

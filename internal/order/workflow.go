@@ -387,6 +387,19 @@ func (s *Service) issue(ctx context.Context, orderID int64) ([]byte, error) {
 	if o.Status != store.OrderPending || len(o.PublicKey) == 0 || o.IssueError != "" {
 		return nil, errNotReady
 	}
+	cert, err := s.store.CertificateForOrder(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cert.Status != store.CertificatePending {
+		return nil, errNotReady
+	}
+	return s.issueCertificate(ctx, o, cert)
+}
+
+// issueCertificate issues one pending certificate of an order whose
+// organization has an active ds validation.
+func (s *Service) issueCertificate(ctx context.Context, o *store.Order, cert *store.Certificate) ([]byte, error) {
 	ok, err := s.store.HasActiveValidation(ctx, o.OrganizationID, "ds")
 	if err != nil || !ok {
 		return nil, errNotReady
@@ -395,23 +408,25 @@ func (s *Service) issue(ctx context.Context, orderID int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	cert, err := s.store.CertificateForOrder(ctx, o.ID)
-	if err != nil {
-		return nil, err
-	}
 	d, err := Details(o)
 	if err != nil {
 		return nil, err
 	}
 
-	// RFC 5280 §4.1.2.4: the subject names the validated organization. The
+	// A duplicate certifies its own key; every other certificate the order's.
+	publicKey := o.PublicKey
+	if len(cert.PublicKey) > 0 {
+		publicKey = cert.PublicKey
+	}
+
+	// RFC 5280 §4.1.2.6: the subject names the validated organization. The
 	// CSR's subject is never used: the customer contributes only a key.
 	return s.ca.Issue(ctx, ca.IssueRequest{
 		OrderID:       o.ID,
 		AccountID:     o.AccountID,
 		CertificateID: cert.ID,
 		CAID:          o.CAID,
-		PublicKeyDER:  o.PublicKey,
+		PublicKeyDER:  publicKey,
 		CommonName:    org.Name,
 		Organization:  org.Name,
 		Locality:      org.City,

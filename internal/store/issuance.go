@@ -147,8 +147,17 @@ func (s *Store) CreateIntent(ctx context.Context, in Intent) (int64, error) {
 		if err != nil {
 			return fmt.Errorf("read order %d: %w", in.OrderID, err)
 		}
-		if status != OrderPending {
+		// An issued order may gain a duplicate certificate; any other
+		// order must be pending.
+		if status != OrderPending && status != OrderIssued {
 			return fmt.Errorf("order %d is %s, not pending: %w", in.OrderID, status, ErrConflict)
+		}
+		var certStatus string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM certificates WHERE id = ?`, in.CertificateID).Scan(&certStatus); err != nil {
+			return fmt.Errorf("read certificate %d: %w", in.CertificateID, err)
+		}
+		if certStatus != CertificatePending {
+			return fmt.Errorf("certificate %d is %s, not pending: %w", in.CertificateID, certStatus, ErrConflict)
 		}
 
 		res, err := tx.ExecContext(ctx,
@@ -202,6 +211,14 @@ func (s *Store) CompleteIssuance(ctx context.Context, c IssuedCertificate) error
 		if _, err := tx.ExecContext(ctx, `UPDATE issuance_intents SET status = ?, completed_at = ? WHERE id = ?`,
 			IntentCompleted, formatTime(t), c.IntentID); err != nil {
 			return fmt.Errorf("close issuance intent %d: %w", c.IntentID, err)
+		}
+		var current string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM orders WHERE id = ?`, c.OrderID).Scan(&current); err != nil {
+			return fmt.Errorf("read order %d: %w", c.OrderID, err)
+		}
+		if current == OrderIssued {
+			// A duplicate certificate: the order's status does not change.
+			return nil
 		}
 		return setOrderStatus(ctx, tx, c.OrderID, c.AccountID, OrderIssued, t)
 	})

@@ -61,6 +61,8 @@ type Order struct {
 	RenewalOfOrderID   int64
 	Details            json.RawMessage
 	IssueError         string
+	CancelNote         string
+	RenewalStatus      string // "", "renewed" or "not_renewed"
 	DateCreated        time.Time
 	UpdatedAt          time.Time
 }
@@ -94,6 +96,11 @@ type Certificate struct {
 	ValidTill    time.Time
 	DateCreated  time.Time
 	DateIssued   time.Time
+	// PublicKey and CSRPEM are set for a duplicate, which has its own key;
+	// otherwise the order's key is certified.
+	PublicKey []byte
+	CSRPEM    string
+	Kind      string // "original", "reissue" or "duplicate"
 }
 
 // NewOrder is everything CreateOrder writes.
@@ -207,7 +214,7 @@ func setOrderStatus(ctx context.Context, tx *sql.Tx, orderID, accountID int64, s
 
 const orderColumns = `id, account_id, container_id, organization_id, user_id, status, product_name_id, provisioning_method,
 	csr_pem, public_key, key_type, key_size, signature_hash, ca_id, not_after, skip_approval, renewal_of_order_id,
-	details, issue_error, date_created, updated_at`
+	details, issue_error, cancel_note, renewal_status, date_created, updated_at`
 
 func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 	var o Order
@@ -216,7 +223,7 @@ func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 	var notAfter, details, created, updated string
 	err := row.Scan(&o.ID, &o.AccountID, &o.ContainerID, &o.OrganizationID, &o.UserID, &o.Status, &o.ProductNameID,
 		&o.ProvisioningMethod, &csr, &o.PublicKey, &o.KeyType, &o.KeySize, &o.SignatureHash, &o.CAID, &notAfter,
-		&o.SkipApproval, &renewal, &details, &o.IssueError, &created, &updated)
+		&o.SkipApproval, &renewal, &details, &o.IssueError, &o.CancelNote, &o.RenewalStatus, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +337,8 @@ func (s *Store) DecideRequest(ctx context.Context, accountID, requestID, process
 		if err != nil {
 			return fmt.Errorf("read request %d: %w", requestID, err)
 		}
-		if r.Status != RequestPending {
+		// A revoke request waits as "submitted", every other request as "pending".
+		if r.Status != RequestPending && !(r.Type == RequestRevoke && r.Status == RequestSubmitted) {
 			return fmt.Errorf("request %d is already %s: %w", requestID, r.Status, ErrConflict)
 		}
 
@@ -338,7 +346,7 @@ func (s *Store) DecideRequest(ctx context.Context, accountID, requestID, process
 		res, err := tx.ExecContext(ctx,
 			`UPDATE requests SET status = ?, processor_id = ?, processor_comment = ?, date_processed = ?
 			  WHERE id = ? AND status = ?`,
-			status, processorID, comment, formatTime(t), requestID, RequestPending)
+			status, processorID, comment, formatTime(t), requestID, r.Status)
 		if err != nil {
 			return fmt.Errorf("update request %d: %w", requestID, err)
 		}
@@ -362,8 +370,14 @@ func (s *Store) DecideRequest(ctx context.Context, accountID, requestID, process
 // applyDecision moves the order of a decided request on, by request type:
 //   - new_request: needs_approval becomes pending (approved) or rejected;
 //   - reissue: reissue_pending becomes pending (approved), or returns to
-//     issued with the waiting certificate canceled (rejected).
+//     issued with the waiting certificate canceled (rejected);
+//   - revoke: the named certificates are revoked (approved), or nothing
+//     changes (rejected).
 func applyDecision(ctx context.Context, tx *sql.Tx, r *Request, approve bool, t time.Time) error {
+	if r.Type == RequestRevoke {
+		return decideRevokeRequestTx(ctx, tx, r, approve, t)
+	}
+
 	var current string
 	if err := tx.QueryRowContext(ctx, `SELECT status FROM orders WHERE id = ?`, r.OrderID).Scan(&current); err != nil {
 		return fmt.Errorf("read order %d: %w", r.OrderID, err)
@@ -399,9 +413,12 @@ func cancelPendingCertificates(ctx context.Context, tx *sql.Tx, orderID int64) e
 	return nil
 }
 
-// CertificateForOrder returns the newest certificate of an order.
+// CertificateForOrder returns the order's primary certificate: the newest
+// one that is not a duplicate (the original, or the latest reissue).
 func (s *Store) CertificateForOrder(ctx context.Context, orderID int64) (*Certificate, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+certificateColumns+` FROM certificates WHERE order_id = ? ORDER BY id DESC LIMIT 1`, orderID)
+	row := s.db.QueryRowContext(ctx,
+		`SELECT `+certificateColumns+` FROM certificates WHERE order_id = ? AND kind <> ? ORDER BY id DESC LIMIT 1`,
+		orderID, CertificateDuplicate)
 	c, err := scanCertificate(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -412,14 +429,17 @@ func (s *Store) CertificateForOrder(ctx context.Context, orderID int64) (*Certif
 	return c, nil
 }
 
-const certificateColumns = `id, account_id, order_id, status, serial_number, thumbprint, der, ca_id, valid_from, valid_till, date_created, date_issued`
+const certificateColumns = `id, account_id, order_id, status, serial_number, thumbprint, der, ca_id, valid_from, valid_till, date_created, date_issued, public_key, csr_pem, kind`
 
 func scanCertificate(row interface{ Scan(...any) error }) (*Certificate, error) {
 	var c Certificate
 	var serial, thumb, from, till, issued sql.NullString
 	var caID sql.NullInt64
 	var created string
-	err := row.Scan(&c.ID, &c.AccountID, &c.OrderID, &c.Status, &serial, &thumb, &c.DER, &caID, &from, &till, &created, &issued)
+	var csr sql.NullString
+	err := row.Scan(&c.ID, &c.AccountID, &c.OrderID, &c.Status, &serial, &thumb, &c.DER, &caID, &from, &till, &created, &issued,
+		&c.PublicKey, &csr, &c.Kind)
+	c.CSRPEM = csr.String
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,82 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// ErrIdempotencyMismatch is returned when an Idempotency-Key is reused with
+// a different request.
+var ErrIdempotencyMismatch = errors.New("idempotency key was used with a different request")
+
+// ErrIdempotencyInProgress is returned when the first request with a key
+// has not finished yet.
+var ErrIdempotencyInProgress = errors.New("a request with this idempotency key is still in progress")
+
+// StoredResponse is the first answer to a request with an Idempotency-Key.
+type StoredResponse struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// ReserveIdempotencyKey claims key for a request whose hash is requestHash.
+// It returns (nil, nil) when the caller holds the key and must run the
+// request, the stored response when the same request already finished,
+// ErrIdempotencyInProgress while the first request runs, and
+// ErrIdempotencyMismatch for another request under the same key.
+func (s *Store) ReserveIdempotencyKey(ctx context.Context, accountID int64, key string, requestHash []byte) (*StoredResponse, error) {
+	var stored *StoredResponse
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		var hash, body []byte
+		var status int
+		var contentType string
+		err := tx.QueryRowContext(ctx,
+			`SELECT request_hash, status, content_type, body FROM idempotency_keys WHERE account_id = ? AND key = ?`,
+			accountID, key).Scan(&hash, &status, &contentType, &body)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err := tx.ExecContext(ctx,
+				`INSERT INTO idempotency_keys (account_id, key, request_hash, status, content_type, body, created_at)
+				 VALUES (?, ?, ?, 0, '', x'', ?)`,
+				accountID, key, requestHash, formatTime(now()))
+			if err != nil {
+				return fmt.Errorf("reserve idempotency key: %w", err)
+			}
+			return nil
+		case err != nil:
+			return fmt.Errorf("read idempotency key: %w", err)
+		case !bytes.Equal(hash, requestHash):
+			return ErrIdempotencyMismatch
+		case status == 0:
+			return ErrIdempotencyInProgress
+		}
+		stored = &StoredResponse{Status: status, ContentType: contentType, Body: body}
+		return nil
+	})
+	return stored, err
+}
+
+// CompleteIdempotencyKey stores the response of the request holding key.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID int64, key string, resp StoredResponse) error {
+	_, err := s.db.ExecContext(ctx,
+		`UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE account_id = ? AND key = ?`,
+		resp.Status, resp.ContentType, resp.Body, accountID, key)
+	if err != nil {
+		return fmt.Errorf("store idempotent response: %w", err)
+	}
+	return nil
+}
+
+// ReleaseIdempotencyKey forgets a reserved key whose request failed on the
+// server side, so that the client can retry with the same key.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, accountID int64, key string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE account_id = ? AND key = ? AND status = 0`, accountID, key)
+	if err != nil {
+		return fmt.Errorf("release idempotency key: %w", err)
+	}
+	return nil
+}
