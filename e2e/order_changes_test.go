@@ -312,3 +312,31 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("Retry-After = %q, expected 1 to 60 seconds", r.Header.Get("Retry-After"))
 	}
 }
+
+func TestFieldAndIDProblemsInOneResponse(t *testing.T) {
+	s := startServer(t)
+	body := emailOrder(999999, csrPEM(t, testRSAKey(t)))
+	body["certificate"].(map[string]any)["signature_hash"] = "md5"
+	body["renewal_of_order_id"] = 424242
+
+	before := s.rowCounts()
+	r := s.do("POST", "/services/v2/order/certificate/ds_org", s.Key, body)
+	if r.Status != http.StatusBadRequest {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
+	}
+	codes := map[string]bool{}
+	for _, c := range r.ErrorCodes(t) {
+		codes[c] = true
+	}
+	for _, expected := range []string{"invalid_value:certificate.signature_hash", "invalid_value:organization.id", "invalid_value:renewal_of_order_id"} {
+		if !codes[expected] {
+			t.Errorf("missing %s in %v", expected, codes)
+		}
+	}
+	after := s.rowCounts()
+	for table, n := range before {
+		if after[table] != n {
+			t.Errorf("%s: %d rows before, %d after a rejected order", table, n, after[table])
+		}
+	}
+}

@@ -41,12 +41,12 @@ func (s *Server) placeDSOrder(w http.ResponseWriter, r *http.Request, caller *st
 		s.writeError(w, r, err)
 		return
 	}
-	req, err := order.ParseDSOrg(tree, s.orders.Now())
-	if err != nil {
-		s.writeError(w, r, err)
+	req, parseErr := order.ParseDSOrg(tree, s.orders.Now())
+	if req == nil {
+		s.writeError(w, r, parseErr)
 		return
 	}
-	placed, err := s.orders.PlaceDSOrder(r.Context(), caller, req)
+	placed, err := s.orders.PlaceDSOrder(r.Context(), caller, req, parseErr)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

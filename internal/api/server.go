@@ -30,7 +30,7 @@ type Server struct {
 	orders *order.Service
 	store  *store.Store
 	log    *slog.Logger
-	mux     *http.ServeMux
+	mux     *routeMux
 	ready   atomic.Bool
 	limiter *rateLimiter
 }
@@ -38,7 +38,7 @@ type Server struct {
 // New builds the server and its routes. limits are the per-API-key rate
 // limits; none disables rate limiting.
 func New(orders *order.Service, st *store.Store, log *slog.Logger, limits ...RateLimit) *Server {
-	s := &Server{orders: orders, store: st, log: log, mux: http.NewServeMux(), limiter: newRateLimiter(limits)}
+	s := &Server{orders: orders, store: st, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}, limiter: newRateLimiter(limits)}
 	s.routes()
 	return s
 }

@@ -38,8 +38,8 @@ func Decode(body []byte) (any, error) {
 	}
 
 	if offset, ok := invalidUTF8Offset(body); ok {
-		return nil, badFormat("request body is not valid UTF-8: invalid byte 0x%02X at byte offset %d (counting from 0); encode the body as UTF-8",
-			body[offset], offset)
+		return nil, badFormat("request body is not valid UTF-8: invalid byte 0x%02X at %s (byte offset %d); encode the body as UTF-8",
+			body[offset], at(body, int64(offset)), offset)
 	}
 
 	if err := checkSyntax(body); err != nil {

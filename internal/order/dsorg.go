@@ -147,7 +147,10 @@ type OrganizationRef struct {
 // POST /services/v2/order/certificate/ds_org and returns it typed and
 // normalized. now is the time of the request: order validity and card expiry
 // are checked against it. The error is an *errs.Error of kind BadRequest that
-// lists every problem found.
+// lists every problem found. With an error, the returned request holds the
+// fields that did parse (or is nil when the body is not an object), so that
+// the workflow can add its own problems, such as an unknown organization id,
+// to the same response.
 func ParseDSOrg(tree any, now time.Time) (*DSOrgRequest, error) {
 	reader := &fieldReader{}
 	root, ok := reader.rootObject(tree)
@@ -170,10 +173,7 @@ func ParseDSOrg(tree any, now time.Time) (*DSOrgRequest, error) {
 	request.Validity = reader.readValidity(root, now)
 	reader.readPayment(root, request, now)
 
-	if err := reader.problems.Err(); err != nil {
-		return nil, err
-	}
-	return request, nil
+	return request, reader.problems.Err()
 }
 
 // rootObject checks that the body is a JSON object. Its problem has the code

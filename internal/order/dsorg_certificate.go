@@ -295,7 +295,8 @@ func (r *fieldReader) readKey(certificate jsonObject, parsed *csr.Request) (stri
 func (r *fieldReader) readKeySize(certificate jsonObject) (keySize, bool) {
 	const path = "certificate.key_size"
 	value, present := certificate.lookup("key_size")
-	if !present {
+	if !present || isZeroValue(value) {
+		// 0 and "" count as omitted: clients that marshal a struct send them.
 		return keySize{}, false
 	}
 
@@ -352,4 +353,13 @@ func (r *fieldReader) matchCSRKey(parsed *csr.Request, requestedType string, siz
 			parsed.KeyType, parsed.KeySize, allowedKeySizesText)
 	}
 	return parsed.KeyType, parsed.KeySize
+}
+
+// isZeroValue reports whether a JSON value is 0 or the empty string.
+func isZeroValue(value any) bool {
+	if s, ok := value.(string); ok {
+		return strings.TrimSpace(s) == ""
+	}
+	n, ok := integerValue(value)
+	return ok && n == 0
 }

@@ -60,7 +60,7 @@ func (r *fieldReader) readValidity(root jsonObject, now time.Time) Validity {
 		// A field that was sent but invalid already has its own problem.
 		if r.problems.Len() == problemsBefore {
 			r.problems.Required("order_validity.years",
-				"order_validity needs years (1 to 3), days (1 to 1095) or custom_expiration_date")
+				"order_validity needs years (1 to 3), days (1 to 1095) or custom_expiration_date; 0 and null count as not given")
 		}
 		return Validity{}
 	}
@@ -70,7 +70,8 @@ func (r *fieldReader) readValidity(root jsonObject, now time.Time) Validity {
 }
 
 // readValidityNumber reads an integer field of order_validity within
-// [minimum, maximum].
+// [minimum, maximum]. 0 counts as omitted, like null: clients that marshal
+// a struct send {"years": 1, "days": 0}.
 func (r *fieldReader) readValidityNumber(object jsonObject, key string, minimum, maximum int) (int, bool) {
 	value, present := object.lookup(key)
 	if !present {
@@ -79,7 +80,7 @@ func (r *fieldReader) readValidityNumber(object jsonObject, key string, minimum,
 
 	path := object.childPath(key)
 	n, ok := r.integerField(value, path)
-	if !ok {
+	if !ok || n == 0 {
 		return 0, false
 	}
 

@@ -67,8 +67,9 @@ func Details(o *store.Order) (*details, error) {
 // body names something the caller may see), then stores the order, its
 // certificate placeholder, its request and any new organization in one
 // transaction. When nothing else is missing, the certificate is issued
-// within the call.
-func (s *Service) PlaceDSOrder(ctx context.Context, caller *store.Caller, req *DSOrgRequest) (*PlacedOrder, error) {
+// within the call. parseErr is ParseDSOrg's error for req, if any: its
+// problems are reported together with the id checks in one response.
+func (s *Service) PlaceDSOrder(ctx context.Context, caller *store.Caller, req *DSOrgRequest, parseErr error) (*PlacedOrder, error) {
 	if req.SkipApproval {
 		if err := requireAdministrator(caller, "skip approval (skip_approval: true)"); err != nil {
 			return nil, err
@@ -76,6 +77,13 @@ func (s *Service) PlaceDSOrder(ctx context.Context, caller *store.Caller, req *D
 	}
 
 	var problems errs.List
+	if e := errs.As(parseErr); e != nil {
+		for _, p := range e.Problems {
+			problems.Add(p.Code, "%s", p.Message)
+		}
+	} else if parseErr != nil {
+		return nil, parseErr
+	}
 	org, newOrg := s.resolveOrganization(ctx, caller, req, &problems)
 	s.checkContacts(ctx, caller, req, &problems)
 	containerID := s.resolveContainer(ctx, caller, req, &problems)
