@@ -102,8 +102,11 @@ func startServerIn(t *testing.T, dataDir string, extraArgs ...string) *server {
 	addr := freeAddr(t)
 	// Rate limiting is off unless a test turns it on: the suite sends more
 	// than CertCentral's 100 requests per 5 seconds with one key. A later
-	// --rate-limit in extraArgs wins.
-	args := append([]string{"serve", "--listen", addr, "--data-dir", dataDir, "--issue-interval", "200ms", "--rate-limit", "off"}, extraArgs...)
+	// --rate-limit in extraArgs wins. --public-url matches --listen, so that
+	// the CRL, OCSP and CA certificate URLs in issued certificates reach
+	// this server.
+	args := append([]string{"serve", "--listen", addr, "--public-url", "http://" + addr, "--data-dir", dataDir,
+		"--issue-interval", "200ms", "--rate-limit", "off"}, extraArgs...)
 	cmd := exec.Command(binary, args...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -16,6 +16,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	zx509 "github.com/zmap/zcrypto/x509"
+	"github.com/zmap/zlint/v3"
+	"github.com/zmap/zlint/v3/lint"
 )
 
 // newOrganization is the organization the tests create.
@@ -154,6 +158,7 @@ func TestOrderApproveIssueDownload(t *testing.T) {
 	}
 	checkProfile(t, chain[0], chain[1])
 	opensslVerify(t, chain)
+	zlintClean(t, chain[0])
 
 	if got := cert["valid_till"]; got != chain[0].NotAfter.Format("2006-01-02") {
 		t.Errorf("valid_till = %v, certificate notAfter %s", got, chain[0].NotAfter)
@@ -260,6 +265,27 @@ func hasOID(list []asn1.ObjectIdentifier, oid asn1.ObjectIdentifier) bool {
 		}
 	}
 	return false
+}
+
+// zlintClean runs zlint's whole registry, less the Apple CT notice that
+// fires on every certificate without SCTs, over an issued certificate and
+// fails on any finding at warning level or above.
+func zlintClean(t *testing.T, cert *x509.Certificate) {
+	t.Helper()
+	parsed, err := zx509.ParseCertificate(cert.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry, err := lint.GlobalRegistry().Filter(lint.FilterOptions{ExcludeSources: []lint.LintSource{lint.AppleRootStorePolicy}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := zlint.LintCertificateEx(parsed, registry)
+	for name, r := range results.Results {
+		if r.Status >= lint.Warn {
+			t.Errorf("zlint %s: %s %s", name, r.Status, r.Details)
+		}
+	}
 }
 
 // opensslVerify checks [leaf, intermediate, root] with openssl verify -purpose any.

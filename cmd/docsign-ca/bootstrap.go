@@ -69,13 +69,16 @@ func insertCA(ctx context.Context, st *store.Store, der []byte, keyURI, role str
 	if err != nil {
 		return 0, fmt.Errorf("parse new %s certificate: %w", role, err)
 	}
+	// Development marks these CAs so that serve accepts their unencrypted key
+	// files without --dev.
 	return st.InsertCA(ctx, store.CA{
-		CACertID:   caCertID(der),
-		Role:       role,
-		ParentID:   parentID,
-		CommonName: cert.Subject.CommonName,
-		CertDER:    der,
-		KeyURI:     keyURI,
+		CACertID:    caCertID(der),
+		Role:        role,
+		ParentID:    parentID,
+		CommonName:  cert.Subject.CommonName,
+		CertDER:     der,
+		KeyURI:      keyURI,
+		Development: true,
 	})
 }
 

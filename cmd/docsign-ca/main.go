@@ -14,6 +14,9 @@ usage:
   docsign-ca accounts create [flags]        create an account and print its administrator's API key
   docsign-ca validation approve [flags]     complete an organization's validation
   docsign-ca certificates list [flags]      list the certificates the CA has signed
+  docsign-ca ceremony [flags]               generate CA keys and certificates from a YAML file
+  docsign-ca ca list [flags]                list the root and issuing CAs
+  docsign-ca ca retire [flags]              stop new issuance from an issuing CA
 
 Run a command with -h for its flags. Every flag also reads DOCSIGN_<FLAG>.
 `
@@ -40,6 +43,12 @@ func run(args []string) error {
 		return approveValidation(args[2:])
 	case cmd == "certificates" && len(args) > 1 && args[1] == "list":
 		return listCertificates(args[2:])
+	case cmd == "ceremony":
+		return ceremony(args[1:])
+	case cmd == "ca" && len(args) > 1 && args[1] == "list":
+		return listCAs(args[2:])
+	case cmd == "ca" && len(args) > 1 && args[1] == "retire":
+		return retireCA(args[2:])
 	case cmd == "-h" || cmd == "--help" || cmd == "help":
 		fmt.Print(usage)
 		return nil

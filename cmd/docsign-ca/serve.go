@@ -28,6 +28,8 @@ type serveConfig struct {
 	drainTimeout  time.Duration
 	logFormat     string
 	rateLimits    string
+	keys          keyConfig
+	revocation    revocationConfig
 }
 
 func serve(args []string) error {
@@ -41,6 +43,8 @@ func serve(args []string) error {
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.rateLimits, "rate-limit", api.DefaultRateLimits,
 		"per-API-key limits as REQUESTS/DURATION, comma-separated, each over a rolling window; off disables them")
+	cfg.keys.register(fs, "accept unencrypted key files for every CA, not only for the development CAs (development and sandbox use only)")
+	cfg.revocation.register(fs)
 	fs.Usage = usageWithEnv(fs, "docsign-ca serve [flags]")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -79,7 +83,15 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 
-	authority, err := ca.Load(ctx, st, log)
+	opener, err := cfg.keys.opener("", nil)
+	if err != nil {
+		return err
+	}
+	defer opener.Close()
+	if cfg.keys.dev {
+		log.Warn("--dev is on: unencrypted key files are accepted for every CA; use it for development and sandboxes only")
+	}
+	authority, err := ca.LoadWithKeys(ctx, st, log, opener)
 	if err != nil {
 		return err
 	}
@@ -103,6 +115,12 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
 	handler := api.New(orders, st, log, limits...)
+	stopRevocation, err := startRevocation(ctx, cfg.revocation, cfg.listen, cfg.dataDir, st, authority, handler, log)
+	if err != nil {
+		listener.Close()
+		return err
+	}
+	defer stopRevocation()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -33,6 +33,8 @@ type Server struct {
 	mux     *routeMux
 	ready   atomic.Bool
 	limiter *rateLimiter
+	// revocation answers /crl, /ca and /ocsp once SetRevocation set it.
+	revocation revocationHolder
 }
 
 // New builds the server and its routes. limits are the per-API-key rate
@@ -61,6 +63,8 @@ func (s *Server) routes() {
 
 	s.certificateRoutes()
 	s.orderChangeRoutes()
+	s.readRoutes()
+	s.revocationRoutes()
 }
 
 // handle registers an authenticated API route.

@@ -5,6 +5,7 @@
 package ca
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/sha1"
@@ -13,11 +14,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/docsign-ca/docsign-ca/internal/issuance"
 	"github.com/docsign-ca/docsign-ca/internal/keys"
+	"github.com/docsign-ca/docsign-ca/internal/revocation"
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
@@ -57,95 +60,47 @@ type Service struct {
 	issuers map[int64]*Issuer
 	// DefaultID is the issuing CA used when an order names none.
 	DefaultID int64
+	// PublicURL, when set, is the base URL of the CRL, OCSP and CA
+	// certificate endpoints that issued certificates point to (see
+	// revocation.StatusURLs).
+	PublicURL string
 }
 
-// Load opens the key of every active intermediate in the store and builds
-// its signing engine. The engine checks that each key matches its
-// certificate, so a mismatched key stops the server here.
+// Load is LoadWithKeys with an Opener that has no passphrase and no
+// PKCS#11 module: it loads development CAs, whose keys are unencrypted
+// files, and nothing else.
 func Load(ctx context.Context, st *store.Store, log *slog.Logger) (*Service, error) {
-	records, err := st.CAs(ctx)
-	if err != nil {
-		return nil, err
-	}
-
-	certs := map[int64]*x509.Certificate{}
-	for _, r := range records {
-		cert, err := x509.ParseCertificate(r.CertDER)
-		if err != nil {
-			return nil, fmt.Errorf("parse certificate of CA %d (%s): %w", r.ID, r.CommonName, err)
-		}
-		certs[r.ID] = cert
-	}
-
-	s := &Service{store: st, log: log, issuers: map[int64]*Issuer{}}
-	for _, r := range records {
-		if r.Role != store.CAIntermediate || r.Status != store.CAActive {
-			continue
-		}
-		issuer, err := loadIssuer(r, certs)
-		if err != nil {
-			return nil, err
-		}
-		s.issuers[r.ID] = issuer
-		if s.DefaultID == 0 {
-			s.DefaultID = r.ID
-		}
-		log.Info("issuing CA loaded", "ca_id", r.ID, "ca_cert_id", r.CACertID, "subject", r.CommonName, "key", redactKeyURI(r.KeyURI))
-	}
-	if len(s.issuers) == 0 {
-		return nil, errors.New("no active issuing CA in the database")
-	}
-	return s, nil
+	return LoadWithKeys(ctx, st, log, &keys.Opener{})
 }
 
-func loadIssuer(r store.CA, certs map[int64]*x509.Certificate) (*Issuer, error) {
-	signer, err := keys.Open(r.KeyURI)
-	if err != nil {
-		return nil, fmt.Errorf("open key of issuing CA %d (%s): %w", r.ID, r.CommonName, err)
-	}
-
-	chain := []*x509.Certificate{certs[r.ID]}
-	if parent, ok := certs[r.ParentID]; ok {
-		chain = append(chain, parent)
-	}
-	authority, err := issuance.NewAuthority(&issuance.Issuer{Cert: certs[r.ID], Signer: signer, Chain: chain})
-	if err != nil {
-		return nil, fmt.Errorf("issuing CA %d (%s): %w", r.ID, r.CommonName, err)
-	}
-	return &Issuer{Record: r, Cert: certs[r.ID], Chain: chain, authority: authority}, nil
-}
-
-// redactKeyURI keeps a key URI's scheme and path but drops query
-// attributes, which for PKCS#11 may name a PIN source.
-func redactKeyURI(uri string) string {
-	if i := strings.IndexByte(uri, '?'); i >= 0 {
-		return uri[:i]
-	}
-	return uri
-}
-
-// Issuer returns the loaded issuing CA with the given id.
+// Issuer returns the loaded intermediate with the given id, active or
+// retired, so that the certificates of a retired CA keep their chain.
 func (s *Service) Issuer(id int64) (*Issuer, bool) {
 	i, ok := s.issuers[id]
 	return i, ok
 }
 
-// IssuerByCACertID returns the issuing CA whose ca_cert_id is id.
+// IssuerByCACertID returns the active issuing CA whose ca_cert_id is id.
+// A retired CA is not returned, because it takes no new orders.
 func (s *Service) IssuerByCACertID(id string) (*Issuer, bool) {
 	for _, i := range s.issuers {
-		if strings.EqualFold(i.Record.CACertID, id) {
+		if i.Active() && strings.EqualFold(i.Record.CACertID, id) {
 			return i, true
 		}
 	}
 	return nil, false
 }
 
-// Issuers lists the loaded issuing CAs.
+// Issuers lists the active issuing CAs, oldest first; the first is the
+// default (DefaultID).
 func (s *Service) Issuers() []*Issuer {
 	out := make([]*Issuer, 0, len(s.issuers))
 	for _, i := range s.issuers {
-		out = append(out, i)
+		if i.Active() {
+			out = append(out, i)
+		}
 	}
+	slices.SortFunc(out, func(a, b *Issuer) int { return cmp.Compare(a.Record.ID, b.Record.ID) })
 	return out
 }
 
@@ -159,6 +114,12 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) ([]byte, error) {
 	issuer, ok := s.issuers[req.CAID]
 	if !ok {
 		return nil, fmt.Errorf("issuing CA %d is not loaded", req.CAID)
+	}
+	if !issuer.Active() {
+		err := fmt.Errorf("issuing CA %s (%s) was retired after the order was placed; place a new order, which uses an active CA",
+			issuer.Record.CACertID, issuer.Record.CommonName)
+		s.recordFailure(ctx, req.OrderID, 0, err)
+		return nil, err
 	}
 
 	prepared, serial, err := s.prepare(issuer, req)
@@ -209,6 +170,10 @@ func (s *Service) prepare(issuer *Issuer, req IssueRequest) (*issuance.Prepared,
 		return nil, nil, err
 	}
 
+	var urls revocation.URLs
+	if s.PublicURL != "" {
+		urls = revocation.StatusURLs(s.PublicURL, issuer.Record.CACertID)
+	}
 	prepared, err := issuer.authority.Prepare(issuance.Request{
 		Serial:        serial,
 		PublicKey:     pub,
@@ -221,6 +186,9 @@ func (s *Service) prepare(issuer *Issuer, req IssueRequest) (*issuance.Prepared,
 		NotBefore:     time.Now().UTC().Truncate(time.Second),
 		NotAfter:      req.NotAfter,
 		SignatureHash: hash,
+		CRLURL:        urls.CRL,
+		OCSPURL:       urls.OCSP,
+		IssuerURL:     urls.Issuer,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("prepare certificate of order %d: %w", req.OrderID, err)

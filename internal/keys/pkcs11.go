@@ -137,8 +137,9 @@ func (p *PKCS11) HasKey(uri PKCS11URI) (bool, error) {
 // key with the same label exists it returns an error and creates nothing.
 //
 // The private key is a token object that is private, sensitive and
-// non-extractable, and can sign but not decrypt; the public key can verify
-// but not encrypt. A CA key is for signatures only.
+// non-extractable, and can sign but not decrypt, unwrap or derive; the
+// public key can verify but not encrypt or wrap. A CA key is for
+// signatures only.
 func (p *PKCS11) Generate(uri PKCS11URI, alg Algorithm) (crypto.Signer, PKCS11URI, error) {
 	exists, err := p.HasKey(PKCS11URI{Token: uri.Token, Object: uri.Object})
 	if err != nil {
@@ -186,11 +187,18 @@ func keyTemplates(id []byte, label string) (public, private crypto11.AttributeSe
 	}{
 		{public, crypto11.CkaToken, true},
 		{public, crypto11.CkaVerify, true},
+		{public, crypto11.CkaEncrypt, false},
+		{public, crypto11.CkaWrap, false},
 		{private, crypto11.CkaToken, true},
 		{private, crypto11.CkaPrivate, true},
 		{private, crypto11.CkaSensitive, true},
 		{private, crypto11.CkaExtractable, false},
 		{private, crypto11.CkaSign, true},
+		// Tokens choose their own defaults for the usages left out of a
+		// template (SoftHSM2 2.6 allows decrypt and unwrap), so each is set.
+		{private, crypto11.CkaDecrypt, false},
+		{private, crypto11.CkaUnwrap, false},
+		{private, crypto11.CkaDerive, false},
 	}
 	for _, s := range settings {
 		if err := s.set.Set(s.typ, s.value); err != nil {
@@ -203,13 +211,6 @@ func keyTemplates(id []byte, label string) (public, private crypto11.AttributeSe
 func generateOnToken(ctx *crypto11.Context, alg Algorithm, public, private crypto11.AttributeSet) (crypto.Signer, error) {
 	switch alg {
 	case RSA2048, RSA3072, RSA4096:
-		// crypto11 adds CKA_ENCRYPT and CKA_DECRYPT only when absent.
-		if err := public.Set(crypto11.CkaEncrypt, false); err != nil {
-			return nil, err
-		}
-		if err := private.Set(crypto11.CkaDecrypt, false); err != nil {
-			return nil, err
-		}
 		return ctx.GenerateRSAKeyPairWithAttributes(public, private, rsaBits[alg])
 	case ECDSAP256:
 		return ctx.GenerateECDSAKeyPairWithAttributes(public, private, elliptic.P256())

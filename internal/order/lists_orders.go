@@ -109,13 +109,19 @@ func (s *Service) ListOrders(ctx context.Context, caller *store.Caller, q *store
 
 // validityYears is the order's validity in whole years, as the order list
 // shows it. An order placed with days or a custom expiration date counts
-// every started year, so 400 days is 2 years.
+// every started year, so 400 days is 2 years. A validity of N years ends on
+// the last second of the day N years after the order date, so that end
+// still counts as N years.
 func validityYears(v Validity, created, notAfter time.Time) int {
 	if v.Years > 0 {
 		return v.Years
 	}
-	days := notAfter.Sub(created).Hours() / 24
-	return max(1, int(math.Ceil(days/365)))
+	day := created.UTC().Truncate(24 * time.Hour)
+	years := 1
+	for years < maxValidityYears && notAfter.After(day.AddDate(years, 0, 1)) {
+		years++
+	}
+	return years
 }
 
 // Limits of GET order/certificate/status-changes: CertCentral accepts a

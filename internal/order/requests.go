@@ -25,13 +25,17 @@ func (s *Service) DecideRequest(ctx context.Context, caller *store.Caller, reque
 			status = current.Status
 		}
 		return errs.New(errs.Conflict, "request_already_processed",
-			"request %d is already %s; only a pending request can be approved or rejected", requestID, status)
+			"request %d is already %s; only a pending request, or a submitted revoke request, can be approved or rejected", requestID, status)
 	}
 	if err != nil {
 		return notFound(err, "request", requestID)
 	}
 	s.log.Info("request decided", "request_id", requestID, "order_id", decided.OrderID, "status", decided.Status, "processor_id", caller.User.ID)
 
+	if decided.Type == store.RequestRevoke {
+		s.logRevokeDecision(ctx, decided, approve, caller.User.ID)
+		return nil
+	}
 	if approve {
 		s.tryIssue(ctx, decided.OrderID)
 	}

@@ -26,6 +26,11 @@ type CA struct {
 	KeyURI     string
 	Status     string
 	CreatedAt  time.Time
+	// Development marks the hierarchy that the first start creates, whose
+	// keys are unencrypted files.
+	Development bool
+	// RetiredAt is when the CA was retired; zero while it is active.
+	RetiredAt time.Time
 }
 
 // Intent is the record written before the CA key signs a certificate.
@@ -47,26 +52,23 @@ const (
 	IntentFailed    = "failed"
 )
 
-// InsertCA records a CA certificate and returns its id.
+// InsertCA records a CA certificate and returns its id. An empty Status
+// records the CA as active.
 func (s *Store) InsertCA(ctx context.Context, ca CA) (int64, error) {
-	var parent any
-	if ca.ParentID != 0 {
-		parent = ca.ParentID
-	}
-	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO cas (ca_cert_id, role, parent_id, common_name, cert_der, key_uri, status, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		ca.CACertID, ca.Role, parent, ca.CommonName, ca.CertDER, ca.KeyURI, CAActive, formatTime(now()))
-	if err != nil {
-		return 0, fmt.Errorf("insert CA %s: %w", ca.CommonName, err)
-	}
-	return res.LastInsertId()
+	var id int64
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = insertCA(ctx, tx, ca)
+		return err
+	})
+	return id, err
 }
 
 // CAs lists the CA certificates, oldest first.
 func (s *Store) CAs(ctx context.Context) ([]CA, error) {
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT id, ca_cert_id, role, parent_id, common_name, cert_der, key_uri, status, created_at FROM cas ORDER BY id`)
+		`SELECT id, ca_cert_id, role, parent_id, common_name, cert_der, key_uri, status, created_at, development, retired_at
+		   FROM cas ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list CAs: %w", err)
 	}
@@ -77,11 +79,14 @@ func (s *Store) CAs(ctx context.Context) ([]CA, error) {
 		var ca CA
 		var parent sql.NullInt64
 		var created string
-		if err := rows.Scan(&ca.ID, &ca.CACertID, &ca.Role, &parent, &ca.CommonName, &ca.CertDER, &ca.KeyURI, &ca.Status, &created); err != nil {
+		var retired sql.NullString
+		if err := rows.Scan(&ca.ID, &ca.CACertID, &ca.Role, &parent, &ca.CommonName, &ca.CertDER, &ca.KeyURI, &ca.Status, &created,
+			&ca.Development, &retired); err != nil {
 			return nil, err
 		}
 		ca.ParentID = parent.Int64
 		ca.CreatedAt = parseTime(created)
+		ca.RetiredAt = nullTime(retired)
 		out = append(out, ca)
 	}
 	return out, rows.Err()

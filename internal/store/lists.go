@@ -106,7 +106,7 @@ func (q *listQuery) whereSQL() string {
 
 // escapeLike escapes the LIKE wildcards and the escape character itself.
 func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+	return s
 }
 
 // orderBySQL builds " ORDER BY ..." from sort keys. The tiebreaker (a
