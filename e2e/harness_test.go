@@ -99,6 +99,14 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 // startServerIn starts docsign-ca serve on dataDir and waits for /healthz.
 func startServerIn(t *testing.T, dataDir string, extraArgs ...string) *server {
 	t.Helper()
+	return startServerEnv(t, dataDir, nil, extraArgs...)
+}
+
+// startServerEnv is startServerIn with env ("NAME=value") added to the
+// server's environment, for settings that are not flags, such as
+// SOFTHSM2_CONF and DOCSIGN_PKCS11_PIN.
+func startServerEnv(t *testing.T, dataDir string, env []string, extraArgs ...string) *server {
+	t.Helper()
 	addr := freeAddr(t)
 	// Rate limiting is off unless a test turns it on: the suite sends more
 	// than CertCentral's 100 requests per 5 seconds with one key. A later
@@ -108,6 +116,7 @@ func startServerIn(t *testing.T, dataDir string, extraArgs ...string) *server {
 	args := append([]string{"serve", "--listen", addr, "--public-url", "http://" + addr, "--data-dir", dataDir,
 		"--issue-interval", "200ms", "--rate-limit", "off"}, extraArgs...)
 	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

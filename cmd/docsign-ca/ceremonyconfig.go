@@ -22,11 +22,11 @@ import (
 // paths in it are relative to the file's directory. docs/operations.md
 // shows a complete example.
 type ceremonyConfig struct {
-	PKCS11        ceremonyPKCS11  `yaml:"pkcs11"`
-	Root          ceremonyCA      `yaml:"root"`
-	Intermediates []ceremonyCA    `yaml:"intermediates"`
-	dir           string          // directory of the YAML file
-	raw           []byte          // the file as read, for its hash in the record
+	PKCS11        ceremonyPKCS11    `yaml:"pkcs11"`
+	Root          ceremonyCA        `yaml:"root"`
+	Intermediates []ceremonyCA      `yaml:"intermediates"`
+	dir           string            // directory of the YAML file
+	raw           []byte            // the file as read, for its hash in the record
 	rootCert      *x509.Certificate // set when root.certificate names an existing root
 }
 

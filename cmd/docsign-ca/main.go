@@ -4,6 +4,8 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
 const usage = `docsign-ca: a certificate authority for document signing certificates
@@ -17,6 +19,11 @@ usage:
   docsign-ca ceremony [flags]               generate CA keys and certificates from a YAML file
   docsign-ca ca list [flags]                list the root and issuing CAs
   docsign-ca ca retire [flags]              stop new issuance from an issuing CA
+
+  docsign-ca audit verify [flags]           check the audit log's hash chain
+  docsign-ca audit export [flags]           write the audit log as JSON lines
+  docsign-ca backup --out FILE [flags]      archive the database and the CA key files, while the server runs
+  docsign-ca restore --in FILE [flags]      unpack an archive into a new data directory
 
 Run a command with -h for its flags. Every flag also reads DOCSIGN_<FLAG>.
 `
@@ -34,6 +41,11 @@ func run(args []string) error {
 		return fmt.Errorf("missing command")
 	}
 
+	if args[0] != "serve" {
+		// Audit rows that operator commands write name them as the source.
+		store.SetDefaultAuditSource(store.AuditSourceOperator)
+	}
+
 	switch cmd := args[0]; {
 	case cmd == "serve":
 		return serve(args[1:])
@@ -49,6 +61,14 @@ func run(args []string) error {
 		return listCAs(args[2:])
 	case cmd == "ca" && len(args) > 1 && args[1] == "retire":
 		return retireCA(args[2:])
+	case cmd == "audit" && len(args) > 1 && args[1] == "verify":
+		return verifyAudit(args[2:])
+	case cmd == "audit" && len(args) > 1 && args[1] == "export":
+		return exportAudit(args[2:])
+	case cmd == "backup":
+		return backupDataDir(args[1:])
+	case cmd == "restore":
+		return restoreDataDir(args[1:])
 	case cmd == "-h" || cmd == "--help" || cmd == "help":
 		fmt.Print(usage)
 		return nil

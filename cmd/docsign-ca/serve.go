@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,6 +29,8 @@ type serveConfig struct {
 	rateLimits    string
 	keys          keyConfig
 	revocation    revocationConfig
+	pprofListen   string
+	http          httpConfig
 }
 
 func serve(args []string) error {
@@ -45,6 +46,9 @@ func serve(args []string) error {
 		"per-API-key limits as REQUESTS/DURATION, comma-separated, each over a rolling window; off disables them")
 	cfg.keys.register(fs, "accept unencrypted key files for every CA, not only for the development CAs (development and sandbox use only)")
 	cfg.revocation.register(fs)
+	fs.StringVar(&cfg.pprofListen, "pprof-listen", "",
+		"loopback address and port for Go's net/http/pprof profiles, such as 127.0.0.1:6060; empty turns profiling off")
+	cfg.http.register(fs)
 	fs.Usage = usageWithEnv(fs, "docsign-ca serve [flags]")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -78,10 +82,17 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	observeStore(st)
 
 	if err := bootstrap(ctx, st, cfg.dataDir, log); err != nil {
 		return err
 	}
+
+	stopProfiling, err := startProfiling(cfg.pprofListen, log)
+	if err != nil {
+		return err
+	}
+	defer stopProfiling()
 
 	opener, err := cfg.keys.opener("", nil)
 	if err != nil {
@@ -121,13 +132,14 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	defer stopRevocation()
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+	srv, err := cfg.http.newServer(handler, log)
+	if err != nil {
+		listener.Close()
+		return err
+	}
+	if err := auditStart(ctx, st, cfg, authority, listener.Addr().String()); err != nil {
+		listener.Close()
+		return fmt.Errorf("record the start in the audit log: %w", err)
 	}
 
 	sweepDone := make(chan struct{})
@@ -137,9 +149,9 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}()
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(listener) }()
+	go func() { serveErr <- cfg.http.serve(srv, listener) }()
 	handler.SetReady()
-	log.Info("docsign-ca listening", "addr", listener.Addr().String(), "data_dir", cfg.dataDir, "rate_limit", cfg.rateLimits)
+	log.Info("docsign-ca listening", "addr", listener.Addr().String(), "scheme", cfg.http.scheme(), "data_dir", cfg.dataDir, "rate_limit", cfg.rateLimits)
 
 	select {
 	case err := <-serveErr:

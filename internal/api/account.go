@@ -219,10 +219,9 @@ func viewProductInfo(p order.Product) productInfoView {
 		keys = append(keys, keyTypeView{Type: k.Type, Sizes: k.Sizes})
 	}
 	return productInfoView{
-		productListItemView: viewProductListItem(p),
-		ValidationType:      p.ValidationType,
-		// TODO: set to true once duplicate certificates can be ordered.
-		DuplicatesAllowed:           false,
+		productListItemView:         viewProductListItem(p),
+		ValidationType:              p.ValidationType,
+		DuplicatesAllowed:           p.DuplicatesAllowed,
 		AllowedCACerts:              cas,
 		CustomExpirationDateAllowed: p.CustomExpirationDateAllowed,
 		ServerPlatforms:             []serverPlatform{{ID: -1, Name: "OTHER"}},
@@ -427,9 +426,9 @@ func (s *Server) getContainer(w http.ResponseWriter, r *http.Request, caller *st
 	writeJSON(w, http.StatusOK, viewContainerInfo(*info))
 }
 
-// accountView is docsign-ca's answer to GET account. CertCentral's shape
-// for this endpoint is not published in a form we could read, so this
-// carries what docsign-ca knows about an account.
+// accountView is the body of GET account. No published CertCentral shape
+// for this endpoint could be read, so it carries the account fields that
+// docsign-ca stores.
 type accountView struct {
 	ID             int64        `json:"id"`
 	Name           string       `json:"name"`

@@ -50,12 +50,12 @@ func queryValues(r *http.Request) (url.Values, error) {
 	return values, nil
 }
 
-// contentTypeCSV is the type of list answers for Accept: text/csv.
+// contentTypeCSV is the Content-Type of list responses for Accept: text/csv.
 const contentTypeCSV = "text/csv; charset=utf-8"
 
 // wantsCSV reports whether the Accept header prefers text/csv to
-// application/json. Equal quality values go to the type listed first;
-// wildcards and other types leave the default, JSON.
+// application/json. Equal quality values go to the type listed first.
+// Wildcards and other types leave the default, JSON.
 func wantsCSV(accept string) bool {
 	csvQ, jsonQ := 0.0, 0.0
 	csvAt, jsonAt := -1, -1
@@ -88,7 +88,7 @@ func writeCSV(w http.ResponseWriter, filename string, header []string, rows [][]
 	var body bytes.Buffer
 	out := csv.NewWriter(&body)
 	_ = out.Write(header)
-	_ = out.WriteAll(rows) // a bytes.Buffer cannot fail to accept writes
+	_ = out.WriteAll(rows) // bytes.Buffer.Write always returns a nil error
 	w.Header().Set("Content-Type", contentTypeCSV)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
@@ -96,10 +96,11 @@ func writeCSV(w http.ResponseWriter, filename string, header []string, rows [][]
 	_, _ = w.Write(body.Bytes())
 }
 
-// csvText neutralizes text that a spreadsheet would run as a formula: a
-// cell that starts with =, +, -, @, a tab or a carriage return gets a
-// leading apostrophe (OWASP's advice against CSV injection). Only text that
-// customers typed passes through it; numbers and dates are written as they are.
+// csvText neutralizes text that a spreadsheet would run as a formula (CSV
+// injection). A cell that starts with =, +, -, @, a tab or a carriage
+// return gets a leading apostrophe, so the spreadsheet shows it as text.
+// Only text that customers typed passes through it. Numbers and dates are
+// written as they are.
 func csvText(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

@@ -95,10 +95,8 @@ func (s *Server) viewOrderListItem(o order.OrderListEntry) orderListItemView {
 		DisableRenewalNotifications: o.DisableRenewalNotifications,
 		Container:                   namedRef{ID: o.ContainerID, Name: o.ContainerName},
 		Product:                     product,
-		// TODO: report duplicates once the store marks duplicate
-		// certificates; until then every order has one certificate line.
-		HasDuplicates: false,
-		ProductNameID: o.ProductNameID,
+		HasDuplicates:               o.HasDuplicates,
+		ProductNameID:               o.ProductNameID,
 	}
 	if o.Certificate.Status != "" && o.Certificate.Status != store.CertificatePending {
 		c := &v.Certificate
@@ -111,7 +109,7 @@ func (s *Server) viewOrderListItem(o order.OrderListEntry) orderListItemView {
 	return v
 }
 
-// productRef names a product for list entries; an order of a product that
+// productRef names a product for list entries. An order of a product that
 // docsign-ca no longer sells keeps its name_id.
 func (s *Server) productRef(nameID string) productRefView {
 	p, err := s.orders.Product(nameID)
@@ -153,8 +151,8 @@ type statusChangeView struct {
 	StatusLastUpdated string `json:"status_last_updated"`
 }
 
-// listStatusChanges answers {} when nothing changed, as CertCentral does,
-// and otherwise {"orders":[...]} with one entry per transition.
+// listStatusChanges sends {} when nothing changed, as CertCentral does, and
+// otherwise {"orders":[...]} with one entry per transition.
 func (s *Server) listStatusChanges(w http.ResponseWriter, r *http.Request, caller *store.Caller) {
 	values, err := queryValues(r)
 	if err != nil {
@@ -209,8 +207,8 @@ type organizationValidationView struct {
 	VerifiedContacts []verifiedContactView `json:"verified_contacts"`
 }
 
-// verifiedContactView is a verified contact; user_id is "0" for a person
-// who is not a user of the account.
+// verifiedContactView is a verified contact. Its user_id is "0" for a
+// person who is not a user of the account.
 type verifiedContactView struct {
 	UserID    string `json:"user_id"`
 	Name      string `json:"name"`

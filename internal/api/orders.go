@@ -171,11 +171,11 @@ type orderInfoView struct {
 	User                        userView              `json:"user"`
 	Requests                    []orderRequestView    `json:"requests"`
 	CSProvisioningMethod        string                `json:"cs_provisioning_method"`
-	ShipInfo                    *order.ShipInfo       `json:"ship_info,omitempty"`
 	PaymentMethod               string                `json:"payment_method"`
 	AdditionalEmails            []string              `json:"additional_emails"`
 	CustomRenewalMessage        string                `json:"custom_renewal_message,omitempty"`
 	UserAssignments             []containerRef        `json:"user_assignments"`
+	provisioningView
 	// IssuanceError is docsign-ca's own field: why the CA refused to issue
 	// (for example a pre-issuance lint finding). Absent when nothing failed.
 	IssuanceError string `json:"issuance_error,omitempty"`
@@ -222,7 +222,6 @@ func viewOrderInfo(info *order.OrderInfo) orderInfoView {
 		User:                        userView{ID: info.Requester.ID, FirstName: info.Requester.FirstName, LastName: info.Requester.LastName, Email: info.Requester.Email},
 		Requests:                    []orderRequestView{},
 		CSProvisioningMethod:        o.ProvisioningMethod,
-		ShipInfo:                    d.ShipInfo,
 		PaymentMethod:               d.PaymentMethod,
 		AdditionalEmails:            append([]string{}, d.AdditionalEmails...),
 		CustomRenewalMessage:        d.CustomRenewalMessage,
@@ -242,6 +241,7 @@ func viewOrderInfo(info *order.OrderInfo) orderInfoView {
 		})
 	}
 	v.Certificate = viewOrderCertificate(info)
+	v.provisioningView = viewProvisioning(info)
 	return v
 }
 

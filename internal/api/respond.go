@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -69,6 +68,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	s.log.Info("request rejected", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()),
 		"status", status, "code", env.Errors[0].Code)
+	if e.Kind == errs.Forbidden {
+		s.auditDenied(r, env.Errors[0])
+	}
 	writeJSON(w, status, env)
 }
 
@@ -77,6 +79,3 @@ func isMaxBytes(err error) bool {
 	var mb *http.MaxBytesError
 	return errors.As(err, &mb)
 }
-
-// logger is the slog handle used by handlers.
-type logger = *slog.Logger

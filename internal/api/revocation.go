@@ -44,8 +44,8 @@ func (s *Server) revocationRoutes() {
 // revocationHolder holds the revocation status service of a Server.
 type revocationHolder = atomic.Pointer[revocation.Service]
 
-// SetRevocation connects the revocation status service that answers
-// /crl, /ca and /ocsp. Until it is set, those endpoints answer 404.
+// SetRevocation connects the revocation status service that serves /crl,
+// /ca and /ocsp. Until it is set, those endpoints return 404.
 func (s *Server) SetRevocation(rv *revocation.Service) { s.revocation.Store(rv) }
 
 // revokeRequestView is CertCentral's revoke request object.
@@ -86,7 +86,7 @@ func (s *Server) revokeOrder(w http.ResponseWriter, r *http.Request, caller *sto
 	s.writeRevokeOutcome(w, r, outcome, err)
 }
 
-// writeRevokeOutcome answers 201 with the revoke request, or 204 with no
+// writeRevokeOutcome writes 201 with the revoke request, or 204 with no
 // body when the certificates were revoked at once (skip_approval), as
 // CertCentral does.
 func (s *Server) writeRevokeOutcome(w http.ResponseWriter, r *http.Request, outcome *order.RevokeOutcome, err error) {
@@ -166,7 +166,7 @@ func parseRevocationReason(root map[string]any, problems *errs.List) revocation.
 	return revocation.Unspecified
 }
 
-// statusService returns the revocation status service, or answers 404
+// statusService returns the revocation status service, or writes a 404
 // when none is connected.
 func (s *Server) statusService(w http.ResponseWriter, r *http.Request) *revocation.Service {
 	rv := s.revocation.Load()
@@ -179,7 +179,7 @@ func (s *Server) statusService(w http.ResponseWriter, r *http.Request) *revocati
 	return rv
 }
 
-// serveCRL answers GET /crl/<ca_cert_id>.crl with the DER CRL.
+// serveCRL serves GET /crl/<ca_cert_id>.crl: the DER CRL.
 func (s *Server) serveCRL(w http.ResponseWriter, r *http.Request) {
 	rv := s.statusService(w, r)
 	if rv == nil {
@@ -208,8 +208,8 @@ func (s *Server) serveCRL(w http.ResponseWriter, r *http.Request) {
 	writeDER(w, contentTypeCRL, crl.DER)
 }
 
-// serveCACertificate answers GET /ca/<ca_cert_id>.cer with the DER
-// certificate of a root or intermediate CA.
+// serveCACertificate serves GET /ca/<ca_cert_id>.cer: the DER certificate
+// of a root or intermediate CA.
 func (s *Server) serveCACertificate(w http.ResponseWriter, r *http.Request) {
 	rv := s.statusService(w, r)
 	if rv == nil {
@@ -234,9 +234,10 @@ func (s *Server) serveCACertificate(w http.ResponseWriter, r *http.Request) {
 	writeDER(w, contentTypeCertificate, der)
 }
 
-// serveOCSPPost answers an OCSP request sent as the body of a POST (RFC
-// 6960 Appendix A.1). The Content-Type should be application/ocsp-request;
-// another one is logged but still answered, since the body alone decides.
+// serveOCSPPost responds to an OCSP request sent as the body of a POST
+// (RFC 6960 Appendix A.1). The Content-Type should be
+// application/ocsp-request. Another one is logged, and the body is still
+// parsed, because the body alone decides.
 func (s *Server) serveOCSPPost(w http.ResponseWriter, r *http.Request) {
 	rv := s.statusService(w, r)
 	if rv == nil {
@@ -260,8 +261,8 @@ func (s *Server) serveOCSPPost(w http.ResponseWriter, r *http.Request) {
 //
 // NOTE: Go's ServeMux redirects a path with "//" or "/./" before this
 // handler runs, which corrupts an unencoded base64 request that contains
-// them; clients that URL-encode "/" as %2F, as RFC 6960 asks, or that use
-// POST are not affected.
+// them. Clients that URL-encode "/" as %2F, as RFC 6960 specifies, or that
+// use POST are not affected.
 func (s *Server) serveOCSPGet(w http.ResponseWriter, r *http.Request) {
 	rv := s.statusService(w, r)
 	if rv == nil {

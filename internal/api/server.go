@@ -13,8 +13,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/docsign-ca/docsign-ca/internal/errs"
+	"github.com/docsign-ca/docsign-ca/internal/metrics"
 	"github.com/docsign-ca/docsign-ca/internal/order"
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
@@ -27,14 +29,16 @@ const apiPrefix = "/services/v2/"
 
 // Server is the HTTP front end.
 type Server struct {
-	orders *order.Service
-	store  *store.Store
-	log    *slog.Logger
+	orders  *order.Service
+	store   *store.Store
+	log     *slog.Logger
 	mux     *routeMux
 	ready   atomic.Bool
 	limiter *rateLimiter
-	// revocation answers /crl, /ca and /ocsp once SetRevocation set it.
+	// revocation serves /crl, /ca and /ocsp once SetRevocation set it.
 	revocation revocationHolder
+	// pickups counts wrong pickup codes per client address.
+	pickups pickupGuard
 }
 
 // New builds the server and its routes. limits are the per-API-key rate
@@ -63,8 +67,11 @@ func (s *Server) routes() {
 
 	s.certificateRoutes()
 	s.orderChangeRoutes()
+	s.metricsRoutes()
 	s.readRoutes()
 	s.revocationRoutes()
+	s.provisioningRoutes()
+	s.handle("GET /services/v2/certificate/intermediates", s.listIntermediates)
 }
 
 // handle registers an authenticated API route.
@@ -83,7 +90,19 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // ServeHTTP adds a request id, bounds the body, recovers from panics and
 // turns the mux's own 404 and 405 answers into CertCentral's envelope.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	w = sw
+	_, route := s.mux.Handler(r)
+	if route == "" {
+		route = metrics.UnmatchedRoute
+	}
+	// Registered before the recovery below, so it runs after it and sees
+	// the status of the error answer.
+	defer observeRequest(route, sw, start)
+
 	ctx := context.WithValue(r.Context(), requestIDKey{}, newRequestID())
+	ctx = store.WithAuditSource(ctx, store.AuditSourceAPI, requestID(ctx))
 	r = r.WithContext(ctx)
 	w.Header().Set("X-Request-Id", requestID(ctx))
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
@@ -98,7 +117,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if route == metrics.UnmatchedRoute {
 		s.unrouted(w, r)
 		return
 	}
@@ -155,6 +174,7 @@ func (s *Server) authenticated(fn func(http.ResponseWriter, *http.Request, *stor
 				"Service unavailable, please limit request volume; retry after the number of seconds in the Retry-After header"))
 			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, caller))
 		s.idempotent(w, r, caller, fn)
 	})
 }

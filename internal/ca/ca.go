@@ -20,6 +20,7 @@ import (
 
 	"github.com/docsign-ca/docsign-ca/internal/issuance"
 	"github.com/docsign-ca/docsign-ca/internal/keys"
+	"github.com/docsign-ca/docsign-ca/internal/metrics"
 	"github.com/docsign-ca/docsign-ca/internal/revocation"
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
@@ -110,7 +111,15 @@ func (s *Service) Issuers() []*Issuer {
 //  2. Record the intent with the serial and the exact TBSCertificate.
 //  3. Sign that TBS with the real key.
 //  4. Store the certificate and mark the order issued.
-func (s *Service) Issue(ctx context.Context, req IssueRequest) ([]byte, error) {
+func (s *Service) Issue(ctx context.Context, req IssueRequest) (der []byte, err error) {
+	start := time.Now()
+	defer func() {
+		// A lost race is not an issuance: the winner records its own.
+		if !errors.Is(err, ErrAlreadyIssuing) {
+			metrics.ObserveIssuance(time.Since(start), err)
+		}
+	}()
+
 	issuer, ok := s.issuers[req.CAID]
 	if !ok {
 		return nil, fmt.Errorf("issuing CA %d is not loaded", req.CAID)
@@ -127,6 +136,7 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) ([]byte, error) {
 		s.recordFailure(ctx, req.OrderID, 0, err)
 		return nil, err
 	}
+	metrics.ObserveLint(prepared.LintDuration())
 
 	intentID, err := s.store.CreateIntent(ctx, store.Intent{
 		CertificateID: req.CertificateID,
@@ -144,7 +154,9 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) ([]byte, error) {
 	s.log.Info("signing certificate", "order_id", req.OrderID, "certificate_id", req.CertificateID,
 		"serial", serialHex(serial), "ca_id", req.CAID)
 
-	der, err := issuer.authority.Sign(prepared)
+	signStart := time.Now()
+	der, err = issuer.authority.Sign(prepared)
+	metrics.ObserveSign(time.Since(signStart))
 	if err != nil {
 		s.recordFailure(ctx, req.OrderID, intentID, err)
 		return nil, fmt.Errorf("sign certificate of order %d: %w", req.OrderID, err)

@@ -112,7 +112,10 @@ func TestCreateCACertificateRejects(t *testing.T) {
 		{name: "path length not below the root's", change: func(r *CACertificateRequest) { r.MaxPathLen = 1 }, parent: root.cert, wantText: "not below the parent's 1"},
 		{name: "unlimited path under a limited root", change: func(r *CACertificateRequest) { r.MaxPathLen = -1 }, parent: root.cert, wantText: "not below"},
 		{name: "ldap CRL URL", change: func(r *CACertificateRequest) { r.CRLURLs = []string{"ldap://dir.example.test/cn=crl"} }, parent: root.cert, wantText: "not an absolute http"},
-		{name: "root with URLs", change: func(r *CACertificateRequest) { r.PublicKey = root.signer.Public(); r.OCSPURLs = []string{"http://ocsp.example.test"} },
+		{name: "root with URLs", change: func(r *CACertificateRequest) {
+			r.PublicKey = root.signer.Public()
+			r.OCSPURLs = []string{"http://ocsp.example.test"}
+		},
 			parent: nil, wantText: "self-signed root takes no"},
 	}
 	for _, tc := range tests {

@@ -28,6 +28,10 @@ import (
 // Keys of development CAs (store.CA.Development) may be unencrypted files;
 // every other CA needs an encrypted file or a PKCS#11 key unless opener
 // allows plain files (serve --dev).
+//
+// NOTE: the statuses are read once, here. A CA that `docsign-ca ca retire`
+// or a ceremony changes in the database takes effect at the next load,
+// that is, the next server start.
 func LoadWithKeys(ctx context.Context, st *store.Store, log *slog.Logger, opener *keys.Opener) (*Service, error) {
 	records, err := st.CAs(ctx)
 	if err != nil {

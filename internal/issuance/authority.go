@@ -92,6 +92,8 @@ type Prepared struct {
 	tbs       []byte
 	lintCert  []byte
 	hash      crypto.Hash
+	// lintDuration is the time zlint and the profile lints took.
+	lintDuration time.Duration
 }
 
 // TBS returns the DER TBSCertificate that Sign will sign.
@@ -100,6 +102,10 @@ func (p *Prepared) TBS() []byte { return bytes.Clone(p.tbs) }
 // LintCertificate returns the DER certificate that was linted: the TBS signed
 // by the mirror key.
 func (p *Prepared) LintCertificate() []byte { return bytes.Clone(p.lintCert) }
+
+// LintDuration returns how long zlint and the profile lints took on the lint
+// certificate, for metrics.
+func (p *Prepared) LintDuration() time.Duration { return p.lintDuration }
 
 // NewAuthority checks the issuer and builds the lint mirror of its certificate.
 //

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 )
 
 // Prepare builds the certificate for req and lints it before anything is
@@ -41,16 +42,18 @@ func (a *Authority) Prepare(req Request) (*Prepared, error) {
 		return nil, fmt.Errorf("sign lint certificate for serial %x: %w", req.Serial, err)
 	}
 
+	lintStart := time.Now()
 	lintCert, err := a.lint(lintDER, ekuOIDs(req.Usages))
 	if err != nil {
 		return nil, err
 	}
 
 	prepared := &Prepared{
-		authority: a,
-		tbs:       lintCert.RawTBSCertificate,
-		lintCert:  lintDER,
-		hash:      req.SignatureHash,
+		authority:    a,
+		tbs:          lintCert.RawTBSCertificate,
+		lintCert:     lintDER,
+		hash:         req.SignatureHash,
+		lintDuration: time.Since(lintStart),
 	}
 	return prepared, nil
 }

@@ -17,9 +17,10 @@ import (
 
 // PKCS11 opens and creates keys on the tokens of one PKCS#11 module. It
 // keeps one crypto11 context per token, and each context keeps a pool of
-// sessions, so concurrent signers do not queue on a single session
-// (PKCS#11 v2.40 §5.1.2 forbids concurrent use of one session).
-// It is safe for concurrent use.
+// sessions. A PKCS#11 session must not be used by two threads at once
+// (crypto11 v1.6.2 package documentation), so each signature takes a
+// session from the pool, and concurrent signers do not queue on one
+// session. PKCS11 is safe for concurrent use.
 type PKCS11 struct {
 	config PKCS11Config
 
@@ -73,9 +74,9 @@ func (p *PKCS11) token(label string) (*crypto11.Context, error) {
 }
 
 // Open returns the signer for the private key named by uri. Exactly one
-// key pair must match, and the private key must be sensitive and
-// non-extractable (PKCS#11 v2.40 §4.9, CKA_SENSITIVE and CKA_EXTRACTABLE):
-// a CA key that the token would reveal is rejected.
+// key pair must match, and the private key must have CKA_SENSITIVE true
+// and CKA_EXTRACTABLE false, so a CA key that the token would reveal is
+// rejected.
 func (p *PKCS11) Open(uri PKCS11URI) (crypto.Signer, error) {
 	ctx, err := p.token(uri.Token)
 	if err != nil {

@@ -234,8 +234,8 @@ func decryptAESCBC(scheme pkix.AlgorithmIdentifier, key, ciphertext []byte) ([]b
 	return unpadded, nil
 }
 
-// padPKCS7 appends RFC 8018 §6.1.1 padding: 1 to blockSize bytes, each
-// holding the padding length.
+// padPKCS7 appends PKCS#7 padding (RFC 5652 §6.3), which AES-CBC in PBES2
+// uses: 1 to blockSize bytes, each equal to the padding length.
 func padPKCS7(data []byte, blockSize int) []byte {
 	n := blockSize - len(data)%blockSize
 	return append(bytes.Clone(data), bytes.Repeat([]byte{byte(n)}, n)...)

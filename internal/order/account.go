@@ -10,8 +10,8 @@ import (
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
-// organizationFilters are the filters of GET organization. status takes
-// active or inactive; is_active takes true, false, 1 or 0.
+// organizationFilters are the filters of GET organization. The status
+// filter takes active or inactive, and is_active takes true, false, 1 or 0.
 var organizationFilters = []string{"container_id", "country", "id", "is_active", "name", "search", "status"}
 
 // OrganizationListQuery is GET organization's query: a page of
@@ -186,7 +186,7 @@ type UserInfo struct {
 	Container store.Container
 }
 
-// User returns a user of the caller's account; userID 0 means the caller.
+// User returns a user of the caller's account. A userID of 0 means the caller.
 func (s *Service) User(ctx context.Context, caller *store.Caller, userID int64) (*UserInfo, error) {
 	if userID == 0 {
 		userID = caller.User.ID

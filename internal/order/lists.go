@@ -12,10 +12,11 @@ import (
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
-// Paging of the list endpoints. CertCentral does not publish its default
-// or maximum limit; docsign-ca returns at most 1000 rows per page, the page
-// size that CertCentral clients commonly request, and 1000 rows when the
-// client sends no limit or limit=0.
+// Paging of the list endpoints: at most 1000 rows per page, and 1000 rows
+// when the client sends no limit or limit=0.
+//
+// NOTE: CertCentral does not publish its default or maximum limit, so both
+// values are docsign-ca's choice.
 const (
 	DefaultListLimit = 1000
 	MaxListLimit     = 1000
@@ -200,7 +201,7 @@ func (r *queryReader) boolean(path, raw string) *bool {
 }
 
 // textMatch reads a text filter. CertCentral marks a "contains" search with
-// a leading "%" (sent as %25); docsign-ca also drops trailing "%" signs, so
+// a leading "%" (sent as %25). docsign-ca also drops trailing "%" signs, so
 // "%name%" works the same. Every other "%" is a literal character.
 func (r *queryReader) textMatch(path, raw string) *store.TextMatch {
 	value, contains := strings.CutPrefix(raw, "%")

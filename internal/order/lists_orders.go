@@ -17,8 +17,8 @@ import (
 var orderStatuses = []string{"needs_approval", "pending", "waiting_pickup", "reissue_pending", "issued", "rejected", "canceled", "revoked"}
 
 // orderFilters are the filters of GET order/certificate. CertCentral
-// documents more (domain_name, metadata_id, email, origin ...); they name
-// data that docsign-ca does not keep and are rejected.
+// documents more (domain_name, metadata_id, email, origin ...), but they
+// name data that docsign-ca does not keep, so they are rejected.
 var orderFilters = []string{
 	"certificate_id", "common_name", "container_id", "date_created", "id", "organization_id",
 	"product_name_id", "search", "serial_number", "status", "user_id", "valid_till",
@@ -81,7 +81,7 @@ func ParseOrderListQuery(values url.Values) (*store.OrderListQuery, error) {
 }
 
 // normalizeSerial accepts a serial number as hex with or without colon
-// separators; stored serials are upper-case hex without separators.
+// separators. Stored serials are upper-case hex without separators.
 func normalizeSerial(raw string) string {
 	return strings.ToUpper(strings.NewReplacer(":", "", " ", "").Replace(strings.TrimSpace(raw)))
 }
@@ -133,8 +133,8 @@ const (
 )
 
 // StatusChangeQuery is the window of GET order/certificate/status-changes.
-// Window (from minutes or seconds) reaches back from the time of the call;
-// Range comes from filters[status_last_updated]. When both are set, a
+// Window (from minutes or seconds) reaches back from the time of the call,
+// and Range comes from filters[status_last_updated]. When both are set, a
 // change must lie in both.
 type StatusChangeQuery struct {
 	Window time.Duration

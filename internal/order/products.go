@@ -26,6 +26,9 @@ type Product struct {
 	DefaultProvisioningMethod   string
 	CSRRequired                 bool
 	CustomExpirationDateAllowed bool
+	// DuplicatesAllowed is true because an issued order may gain duplicate
+	// certificates with their own keys.
+	DuplicatesAllowed bool
 	// CACerts are the active issuing CAs an order may name in certificate.ca_cert_id.
 	CACerts []CACertOption
 }
@@ -98,6 +101,7 @@ func dsOrgProduct(cas []CACertOption) Product {
 		DefaultProvisioningMethod:   defaultProvisioning,
 		CSRRequired:                 false,
 		CustomExpirationDateAllowed: true,
+		DuplicatesAllowed:           true,
 		CACerts:                     cas,
 	}
 }

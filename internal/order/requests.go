@@ -52,6 +52,7 @@ type OrderInfo struct {
 	Requester    *store.User
 	CACertID     string
 	CAName       string
+	Provisioning *ProvisioningInfo
 }
 
 // Order returns an order of the caller's account.
@@ -78,6 +79,9 @@ func (s *Service) Order(ctx context.Context, caller *store.Caller, id int64) (*O
 	}
 	if issuer, ok := s.ca.Issuer(o.CAID); ok {
 		info.CACertID, info.CAName = issuer.Record.CACertID, issuer.Record.CommonName
+	}
+	if info.Provisioning, err = s.provisioningInfo(ctx, o); err != nil {
+		return nil, internal(err, "read provisioning state")
 	}
 	return info, nil
 }

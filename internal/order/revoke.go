@@ -34,8 +34,8 @@ type RevokeOutcome struct {
 }
 
 // RevokeCertificate revokes one certificate of the caller's account, or
-// asks an administrator to. ref is the certificate id or its serial number
-// in hex (see certificateByRef).
+// submits a revoke request for an administrator to approve. ref is the
+// certificate id or its serial number in hex (see certificateByRef).
 func (s *Service) RevokeCertificate(ctx context.Context, caller *store.Caller, ref string, in RevokeInput) (*RevokeOutcome, error) {
 	cert, err := s.certificateByRef(ctx, caller, ref)
 	if err != nil {
@@ -46,7 +46,7 @@ func (s *Service) RevokeCertificate(ctx context.Context, caller *store.Caller, r
 }
 
 // RevokeOrder revokes every issued certificate of an order of the caller's
-// account, or asks an administrator to.
+// account, or submits a revoke request for an administrator to approve.
 func (s *Service) RevokeOrder(ctx context.Context, caller *store.Caller, orderID int64, in RevokeInput) (*RevokeOutcome, error) {
 	target := store.Revocation{AccountID: caller.Account.ID, OrderID: orderID}
 	return s.revoke(ctx, caller, target, in)
@@ -136,7 +136,7 @@ func (s *Service) logRevokeDecision(ctx context.Context, decided *store.Request,
 	}
 	revoked, err := s.store.RevokedCertificatesOfRequest(ctx, decided.ID)
 	if err != nil {
-		s.log.Error("list certificates of an approved revoke request", "request_id", decided.ID, "error", err)
+		s.log.Error("listing the certificates of an approved revoke request failed", "request_id", decided.ID, "error", err)
 		return
 	}
 	s.logRevoked(revoked, processorID, decided.ID)

@@ -26,6 +26,8 @@ type Service struct {
 	// AutoValidate completes every submitted validation at once, for
 	// development and sandbox use.
 	AutoValidate bool
+	// Provisioning configures the client_app pickup codes.
+	Provisioning ProvisioningConfig
 	now          func() time.Time
 }
 

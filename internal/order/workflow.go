@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -94,6 +95,9 @@ func (s *Service) PlaceDSOrder(ctx context.Context, caller *store.Caller, req *D
 		// TODO: promotional codes come with payment; until an operator can
 		// configure them, every code is unknown.
 		problems.Invalid("promo_code", "promo code %q is not known; omit promo_code", req.PromoCode)
+	}
+	if issuer != nil {
+		checkHashForIssuer(req.SignatureHash, issuer, &problems)
 	}
 	if issuer != nil && req.Validity.EndDate.After(issuer.Cert.NotAfter) {
 		problems.Invalid("order_validity", "the validity ends %s, after the issuing CA's certificate expires (%s); choose a shorter validity",
@@ -315,15 +319,27 @@ func (s *Service) resolveContainer(ctx context.Context, caller *store.Caller, re
 }
 
 func (s *Service) checkRenewal(ctx context.Context, caller *store.Caller, req *DSOrgRequest, problems *errs.List) {
+	renewedOrderOK, path := false, "renewal_of_order_id"
+	if req.RenewalOfOrderID == 0 {
+		path = "renewed_thumbprint"
+	}
 	if req.RenewalOfOrderID != 0 {
 		if _, err := s.store.Order(ctx, caller.Account.ID, req.RenewalOfOrderID); err != nil {
 			problems.Invalid("renewal_of_order_id", "order %d is not an order of this account; send the id of the order this one renews, or 0", req.RenewalOfOrderID)
+		} else {
+			renewedOrderOK = true
 		}
 	}
 	if req.RenewedThumbprint != "" {
-		if _, err := s.store.CertificateByThumbprint(ctx, caller.Account.ID, req.RenewedThumbprint); err != nil {
+		cert, err := s.store.CertificateByThumbprint(ctx, caller.Account.ID, req.RenewedThumbprint)
+		if err != nil {
 			problems.Invalid("renewed_thumbprint", "no certificate of this account has thumbprint %s; send the SHA-1 thumbprint of the certificate this order renews", req.RenewedThumbprint)
+		} else {
+			renewedOrderOK = s.linkRenewedThumbprint(req, cert, problems)
 		}
+	}
+	if renewedOrderOK {
+		s.checkRenewedOnce(ctx, req.RenewalOfOrderID, path, problems)
 	}
 }
 
@@ -378,6 +394,11 @@ func (s *Service) ensureValidationSubmitted(ctx context.Context, orgID int64) er
 // does not fail the caller's request: the order itself was stored.
 func (s *Service) tryIssue(ctx context.Context, orderID int64) []byte {
 	der, err := s.issue(ctx, orderID)
+	if errors.Is(err, errNotReady) {
+		// A client_app order gets its key from the client app: it moves to
+		// waiting_pickup with a pickup code once approved and validated.
+		s.startPickup(ctx, orderID)
+	}
 	if err != nil && !errors.Is(err, ca.ErrAlreadyIssuing) && !errors.Is(err, errNotReady) {
 		s.log.Warn("order not issued", "order_id", orderID, "error", err)
 	}
@@ -462,4 +483,23 @@ func (s *Service) IssueReady(ctx context.Context) int {
 		}
 	}
 	return issued
+}
+
+// checkHashForIssuer rejects a signature hash the issuing CA's key may not
+// sign with. Mozilla's root store policy (§5.1) pairs ECDSA P-256 with
+// SHA-256 and P-384 with SHA-384, and the pre-issuance lints enforce it; RSA
+// issuers sign with any of the three hashes.
+func checkHashForIssuer(hash string, issuer *ca.Issuer, problems *errs.List) {
+	key, ok := issuer.Cert.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return
+	}
+	allowed := "sha256"
+	if key.Curve.Params().BitSize == 384 {
+		allowed = "sha384"
+	}
+	if hash != allowed {
+		problems.Invalid("certificate.signature_hash", "the issuing CA %s has an ECDSA P-%d key, which signs with %s only; send signature_hash %s",
+			issuer.Record.CACertID, key.Curve.Params().BitSize, allowed, allowed)
+	}
 }

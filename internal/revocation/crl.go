@@ -143,7 +143,8 @@ func (s *Service) makeCRL(ctx context.Context, issuer *issuerState, previous *pu
 
 	// crypto/x509 adds the authorityKeyIdentifier (RFC 5280 §5.2.1) from
 	// the issuer's subjectKeyIdentifier and the cRLNumber (§5.2.3) from
-	// Number, and leaves out a reasonCode of 0 (unspecified), as §5.3.1 asks.
+	// Number, and leaves out a reasonCode of 0 (unspecified), as §5.3.1
+	// recommends.
 	template := &x509.RevocationList{
 		Number:                    big.NewInt(number),
 		ThisUpdate:                thisUpdate,
@@ -179,9 +180,10 @@ func (s *Service) makeCRL(ctx context.Context, issuer *issuerState, previous *pu
 
 // crlEntries turns revoked certificates into CRL entries.
 //
-// NOTE: entries stay on the CRL after their certificates expire. RFC 5280
-// §3.3 allows removing them, but document signatures are validated long
-// after signing, so listing them longer does no harm.
+// NOTE: entries stay on the CRL after their certificates expire, so the CRL
+// grows with every revocation. RFC 5280 §3.3 allows removing them; keeping
+// them helps relying parties that validate a document signature long after
+// it was made.
 func crlEntries(revoked []store.RevokedCertificate) ([]x509.RevocationListEntry, error) {
 	entries := make([]x509.RevocationListEntry, 0, len(revoked))
 	for _, r := range revoked {

@@ -69,8 +69,8 @@ func TestCRLReasonCodes(t *testing.T) {
 	f := newFixture(t, Config{CRLDelay: 0})
 	cases := []struct {
 		reason Reason
-		// extension is whether the entry carries the reasonCode extension:
-		// RFC 5280 §5.3.1 asks to leave out unspecified.
+		// extension is whether the entry carries the reasonCode extension.
+		// RFC 5280 §5.3.1 recommends leaving it out for unspecified.
 		extension bool
 	}{
 		{Unspecified, false},

@@ -58,7 +58,7 @@ func newCertIDHashes(cert *x509.Certificate) (map[crypto.Hash]certIDHash, error)
 	return hashes, nil
 }
 
-// OCSPResponse is an encoded OCSP response and what it says.
+// OCSPResponse is an encoded OCSP response with the status it reports.
 type OCSPResponse struct {
 	DER []byte
 	// Status is "good", "revoked" or "unknown" for a successful response,
@@ -115,7 +115,7 @@ func parseOCSPRequest(der []byte) (*ocspRequest, error) {
 		return nil, err
 	}
 
-	// RFC 5019 §2.1.1: a request asks for the status of one certificate.
+	// The lightweight profile (RFC 5019 §2.1) puts one certificate in a request.
 	if n := len(raw.TBSRequest.RequestList); n != 1 {
 		return nil, fmt.Errorf("the request asks for %d certificates; send one request per certificate", n)
 	}
@@ -141,8 +141,8 @@ func parseOCSPRequest(der []byte) (*ocspRequest, error) {
 
 // checkNonce checks the length of a nonce extension's value. RFC 8954 §2.1
 // defines the value as an OCTET STRING and requires malformedRequest for an
-// empty nonce; older clients send the bare bytes, so those are measured
-// when the value is not one DER OCTET STRING.
+// empty nonce. Older clients send the bare bytes, which are measured when
+// the value is not one DER OCTET STRING.
 func checkNonce(value []byte) error {
 	nonce := value
 	var inner []byte
@@ -161,11 +161,11 @@ func (issuer *issuerState) matches(req *ocspRequest) bool {
 	return ok && bytes.Equal(hashes.name, req.nameHash) && bytes.Equal(hashes.key, req.keyHash)
 }
 
-// Respond answers a DER OCSP request. It always returns a response to
-// send with HTTP status 200: malformedRequest for a request it cannot
-// parse (RFC 6960 §2.3), unauthorized for a certificate of a CA it does not
-// serve (RFC 5019 §2.2.3), internalError when the database or the signer
-// fails, and otherwise a response signed by the CA's responder.
+// Respond returns the OCSP response to a DER OCSP request, always one to
+// send with HTTP status 200. It is malformedRequest for a request that
+// cannot be parsed (RFC 6960 §2.3), unauthorized for a certificate of a CA
+// that this server does not run, and internalError when the database or
+// the signer fails. Otherwise it is signed by the CA's responder.
 func (s *Service) Respond(ctx context.Context, der []byte) *OCSPResponse {
 	req, err := parseOCSPRequest(der)
 	if err != nil {
@@ -193,7 +193,7 @@ func (s *Service) Respond(ctx context.Context, der []byte) *OCSPResponse {
 	return resp
 }
 
-// certStatus is what a response says about a certificate.
+// certStatus is the certificate status that a response reports.
 type certStatus struct {
 	status    string // "good", "revoked" or "unknown"
 	revokedAt time.Time

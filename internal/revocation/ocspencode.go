@@ -55,7 +55,7 @@ type singleResponse struct {
 type revokedInfo struct {
 	RevocationTime time.Time `asn1:"generalized"`
 	// Reason is left out when it is 0 (unspecified), as RFC 5280 §5.3.1
-	// asks of CRL entries.
+	// recommends for CRL entries.
 	Reason asn1.Enumerated `asn1:"explicit,tag:0,optional"`
 }
 

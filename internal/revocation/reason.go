@@ -37,9 +37,9 @@ var reasonNames = []struct {
 	{PrivilegeWithdrawn, "privilege_withdrawn"},
 }
 
-// refusedReasons are CRLReason names that exist in RFC 5280 but that
-// docsign-ca rejects, with the reason why.
-var refusedReasons = map[string]string{
+// rejectedReasons maps the folded CRLReason names that exist in RFC 5280
+// but that docsign-ca rejects to the explanation for the client.
+var rejectedReasons = map[string]string{
 	"certificatehold": "docsign-ca does not suspend certificates, because a revocation is final; revoke with another reason",
 	"removefromcrl":   "removeFromCRL only undoes a certificateHold, and docsign-ca does not suspend certificates",
 	"aacompromise":    "aACompromise concerns attribute certificates, which docsign-ca does not issue",
@@ -79,8 +79,8 @@ func ParseReason(name string) (Reason, error) {
 			return n.reason, nil
 		}
 	}
-	if why, ok := refusedReasons[folded]; ok {
-		return 0, fmt.Errorf("revocation reason %q is not allowed: %s", name, why)
+	if explanation, ok := rejectedReasons[folded]; ok {
+		return 0, fmt.Errorf("revocation reason %q is not allowed: %s", name, explanation)
 	}
 	return 0, fmt.Errorf("revocation reason %q is not known; allowed: %s", name, strings.Join(ReasonNames(), ", "))
 }

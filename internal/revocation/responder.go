@@ -179,8 +179,8 @@ func (s *Service) createResponder(ctx context.Context, issuer *issuerState, now 
 }
 
 // responderTemplate returns the profile of a delegated responder
-// certificate (RFC 6960 §4.2.2.2): issued by the CA whose certificates it
-// answers for, with id-kp-OCSPSigning as its only extended key usage and
+// certificate (RFC 6960 §4.2.2.2). The CA whose certificates it reports on
+// issues it, with id-kp-OCSPSigning as its only extended key usage and with
 // id-pkix-ocsp-nocheck. Its validity is short, so that the missing
 // revocation check matters little.
 func responderTemplate(issuer *issuerState, serial *big.Int, public crypto.PublicKey, now time.Time, validity time.Duration) (*x509.Certificate, error) {

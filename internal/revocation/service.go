@@ -1,8 +1,8 @@
 // Package revocation publishes the revocation status of the certificates
-// that docsign-ca issued: one full CRL per issuing CA (RFC 5280 §5) and an
-// OCSP responder (RFC 6960, in the RFC 5019 profile) that signs with a
-// delegated responder certificate per issuing CA. It also serves the CA
-// certificates that the AIA caIssuers URLs name.
+// that docsign-ca issued. It makes one full CRL per issuing CA (RFC 5280
+// §5) and runs an OCSP responder (RFC 6960, in the RFC 5019 profile), which
+// signs with a delegated responder certificate per issuing CA. It also
+// serves the CA certificates that the AIA caIssuers URLs name.
 //
 // Certificates are revoked by the order workflow in the database; this
 // package only reads their status. OCSP reads it on every request, so a
@@ -40,8 +40,8 @@ type Issuer struct {
 	CAID     int64
 	CACertID string
 	Cert     *x509.Certificate
-	// Signer holds the CA's private key. It signs the CRLs and the
-	// responder certificates, never an OCSP response.
+	// Signer is the CA's private key. It signs the CRLs and the responder
+	// certificates, never an OCSP response.
 	Signer crypto.Signer
 }
 
@@ -179,10 +179,10 @@ func (s *Service) tickInterval() time.Duration {
 func (s *Service) refreshAll(ctx context.Context) {
 	for _, issuer := range s.issuers {
 		if err := s.refreshResponder(ctx, issuer); err != nil {
-			s.log.Error("renew OCSP responder certificate", "ca_cert_id", issuer.CACertID, "error", err)
+			s.log.Error("renewing the OCSP responder certificate failed", "ca_cert_id", issuer.CACertID, "error", err)
 		}
 		if _, err := s.currentCRL(ctx, issuer); err != nil {
-			s.log.Error("renew CRL", "ca_cert_id", issuer.CACertID, "error", err)
+			s.log.Error("renewing the CRL failed", "ca_cert_id", issuer.CACertID, "error", err)
 		}
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// OrganizationFilter selects organizations. Zero fields select everything;
-// the fields that are set must all match.
+// OrganizationFilter selects organizations. Zero fields select everything,
+// and the fields that are set must all match.
 type OrganizationFilter struct {
 	ID          int64
 	Name        *TextMatch

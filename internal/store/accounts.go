@@ -111,7 +111,7 @@ func (s *Store) CreateAccount(ctx context.Context, in NewAccount) (*Caller, erro
 		caller.Account = Account{ID: accountID, Name: in.Name, ApprovalPolicy: policy, RootContainerID: containerID, CreatedAt: t}
 		u.ID, u.AccountID, u.ContainerID, u.Role, u.CreatedAt = userID, accountID, containerID, RoleAdministrator, t
 		caller.User = u
-		return nil
+		return accountCreatedTx(ctx, tx, &caller, in.KeyHash)
 	})
 	if err != nil {
 		return nil, err

@@ -39,7 +39,7 @@ func (s *Store) RetireCA(ctx context.Context, caCertID string) (CA, error) {
 			return fmt.Errorf("retire CA %s: %w", caCertID, err)
 		}
 		retired = CA{ID: id, CACertID: strings.ToUpper(caCertID), Role: role, CommonName: name, Status: CARetired}
-		return nil
+		return appendAudit(ctx, tx, caRetiredEvent(retired))
 	})
 	return retired, err
 }
@@ -130,5 +130,9 @@ func insertCA(ctx context.Context, tx *sql.Tx, ca CA) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("insert CA %s: %w", ca.CommonName, err)
 	}
-	return res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	return id, appendAudit(ctx, tx, caCreatedEvent(ca, id))
 }

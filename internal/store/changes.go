@@ -68,7 +68,7 @@ func (s *Store) CancelOrder(ctx context.Context, accountID, orderID int64, note 
 		if err != nil {
 			return err
 		}
-		if o.Status != OrderNeedsApproval && o.Status != OrderPending {
+		if o.Status != OrderNeedsApproval && o.Status != OrderPending && o.Status != OrderWaitingPickup {
 			return &StateError{OrderID: orderID, Status: o.Status}
 		}
 		if started, err := signingStarted(ctx, tx, orderID); err != nil || started {
@@ -88,6 +88,9 @@ func (s *Store) CancelOrder(ctx context.Context, accountID, orderID int64, note 
 			return fmt.Errorf("cancel requests of order %d: %w", orderID, err)
 		}
 		if err := cancelPendingCertificates(ctx, tx, orderID); err != nil {
+			return err
+		}
+		if err := appendAudit(ctx, tx, orderChangeEvent(AuditOrderCanceled, accountID, orderID, map[string]any{"previous_status": o.Status})); err != nil {
 			return err
 		}
 		return setOrderStatus(ctx, tx, orderID, accountID, OrderCanceled, t)
@@ -135,7 +138,8 @@ func (s *Store) ReplaceCSR(ctx context.Context, accountID, orderID int64, km Key
 		if err != nil {
 			return fmt.Errorf("replace CSR of order %d: %w", orderID, err)
 		}
-		return nil
+		return appendAudit(ctx, tx, orderChangeEvent(AuditOrderKeyReplaced, accountID, orderID, map[string]any{
+			"key_type": km.KeyType, "key_size": km.KeySize, "public_key_sha256": fingerprintOrEmpty(km.PublicKey)}))
 	})
 }
 
@@ -181,6 +185,11 @@ func (s *Store) RequestReissue(ctx context.Context, in Reissue) (requestID, cert
 			return fmt.Errorf("insert reissue certificate: %w", err)
 		}
 		certificateID, _ = res.LastInsertId()
+		if err := appendAudit(ctx, tx, orderChangeEvent(AuditReissueRequested, in.AccountID, in.OrderID, map[string]any{
+			"certificate_id": certificateID, "requester_id": in.RequesterID, "approved": in.Approved,
+			"public_key_sha256": fingerprintOrEmpty(in.Key.PublicKey)})); err != nil {
+			return err
+		}
 
 		if in.Approved {
 			return setOrderStatus(ctx, tx, in.OrderID, in.AccountID, OrderPending, t)
@@ -216,7 +225,8 @@ func (s *Store) AddDuplicate(ctx context.Context, accountID, orderID int64, key 
 			return fmt.Errorf("insert duplicate certificate: %w", err)
 		}
 		id, _ = res.LastInsertId()
-		return nil
+		return appendAudit(ctx, tx, orderChangeEvent(AuditDuplicateRequested, accountID, orderID, map[string]any{
+			"certificate_id": id, "public_key_sha256": fingerprintOrEmpty(key.PublicKey)}))
 	})
 	return id, err
 }

@@ -92,10 +92,16 @@ func (s *Store) CAs(ctx context.Context) ([]CA, error) {
 	return out, rows.Err()
 }
 
+// readyGrace is how long a just-changed order is left to the request that
+// changed it, which issues it within the call. The background sweep takes
+// only orders that have been ready for longer, so that it does not win the
+// race and leave the client's answer without its certificate.
+const readyGrace = 3 * time.Second
+
 // ReadyOrders returns the ids of orders that have everything issuance needs:
 // an approved (or skipped) request, an active ds validation of the
 // organization, key material, a pending certificate with no intent, and no
-// recorded issuance failure.
+// recorded issuance failure, and that have not changed in the last readyGrace.
 func (s *Store) ReadyOrders(ctx context.Context, limit int) ([]int64, error) {
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT o.id
@@ -105,9 +111,10 @@ func (s *Store) ReadyOrders(ctx context.Context, limit int) ([]int64, error) {
 		  WHERE o.status = ? AND o.public_key IS NOT NULL AND o.issue_error = ''
 		    AND (v.validated_until IS NULL OR v.validated_until > ?)
 		    AND NOT EXISTS (SELECT 1 FROM issuance_intents i WHERE i.certificate_id = c.id)
+		    AND o.updated_at <= ?
 		  ORDER BY o.id
 		  LIMIT ?`,
-		CertificatePending, ValidationActive, OrderPending, formatTime(now()), limit)
+		CertificatePending, ValidationActive, OrderPending, formatTime(now()), formatTime(now().Add(-readyGrace)), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list orders ready for issuance: %w", err)
 	}
@@ -176,7 +183,7 @@ func (s *Store) CreateIntent(ctx context.Context, in Intent) (int64, error) {
 			return fmt.Errorf("insert issuance intent: %w", err)
 		}
 		id, _ = res.LastInsertId()
-		return nil
+		return appendAudit(ctx, tx, intentEvent(in, id))
 	})
 	return id, err
 }
@@ -195,8 +202,9 @@ type IssuedCertificate struct {
 	ValidTill     time.Time
 }
 
-// CompleteIssuance stores a signed certificate, closes its intent and marks
-// the order issued, in one transaction.
+// CompleteIssuance stores a signed certificate, closes its intent, queues
+// the e-mail that announces the certificate and marks the order issued, in
+// one transaction.
 func (s *Store) CompleteIssuance(ctx context.Context, c IssuedCertificate) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		t := now()
@@ -216,6 +224,12 @@ func (s *Store) CompleteIssuance(ctx context.Context, c IssuedCertificate) error
 		if _, err := tx.ExecContext(ctx, `UPDATE issuance_intents SET status = ?, completed_at = ? WHERE id = ?`,
 			IntentCompleted, formatTime(t), c.IntentID); err != nil {
 			return fmt.Errorf("close issuance intent %d: %w", c.IntentID, err)
+		}
+		if err := appendAudit(ctx, tx, certificateIssuedEvent(c)); err != nil {
+			return err
+		}
+		if err := queueIssuedNoticeTx(ctx, tx, c.OrderID, c.CertificateID); err != nil {
+			return err
 		}
 		var current string
 		if err := tx.QueryRowContext(ctx, `SELECT status FROM orders WHERE id = ?`, c.OrderID).Scan(&current); err != nil {
@@ -237,6 +251,9 @@ func (s *Store) FailIssuance(ctx context.Context, orderID, intentID int64, reaso
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET issue_error = ?, updated_at = ? WHERE id = ?`,
 			reason, formatTime(now()), orderID); err != nil {
 			return fmt.Errorf("record issuance failure of order %d: %w", orderID, err)
+		}
+		if err := appendAudit(ctx, tx, issuanceFailedEvent(orderID, intentID, reason)); err != nil {
+			return err
 		}
 		if intentID == 0 {
 			return nil

@@ -24,7 +24,7 @@ type SortKey struct {
 }
 
 // TextMatch is a text filter. Without Contains the value must equal the
-// column; with Contains it must occur anywhere in it. Both comparisons
+// column, and with Contains it must occur anywhere in it. Both comparisons
 // ignore the case of ASCII letters, as SQLite's NOCASE collation and LIKE do.
 type TextMatch struct {
 	Value    string
@@ -54,8 +54,8 @@ func (c sortColumns) fields() []string {
 }
 
 // listQuery collects the WHERE conditions of a list query. Every value is
-// bound as a parameter; the conditions themselves are fixed strings of this
-// package.
+// bound as a parameter, and the conditions themselves are fixed strings of
+// this package.
 type listQuery struct {
 	conditions []string
 	args       []any
@@ -67,9 +67,8 @@ func (q *listQuery) where(condition string, args ...any) {
 	q.args = append(q.args, args...)
 }
 
-// whereText adds a text match against one or more expressions; any of them
-// may match. LIKE wildcards in the value are escaped, so "%" and "_" match
-// themselves.
+// whereText adds a text match that any of the expressions may satisfy.
+// LIKE wildcards in the value are escaped, so "%" and "_" match themselves.
 func (q *listQuery) whereText(m TextMatch, expressions ...string) {
 	parts := make([]string, 0, len(expressions))
 	args := make([]any, 0, len(expressions))
@@ -106,7 +105,7 @@ func (q *listQuery) whereSQL() string {
 
 // escapeLike escapes the LIKE wildcards and the escape character itself.
 func escapeLike(s string) string {
-	return s
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // orderBySQL builds " ORDER BY ..." from sort keys. The tiebreaker (a
@@ -134,8 +133,8 @@ func pageSQL(p Page) (string, []any) {
 	return " LIMIT ? OFFSET ?", []any{p.Limit, p.Offset}
 }
 
-// withReadTx runs fn in a read-only transaction, which sees one snapshot
-// of the database: a list's rows and its total then agree even while
+// withReadTx runs fn in a read-only transaction, which reads one snapshot
+// of the database. A list's rows and its total then agree even while
 // orders are written. A read-only transaction starts deferred, so it takes
 // no write lock.
 func (s *Store) withReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {

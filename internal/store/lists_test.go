@@ -213,8 +213,9 @@ func (f *listFixture) createOrder(t *testing.T, caller *Caller, orgID, caID int6
 	return created.OrderID
 }
 
-// issue marks the order's certificate issued with a serial and an expiry,
-// through the same store calls as the CA.
+// issue marks the order's certificate issued with a serial and an expiry.
+// It sets the order pending directly, then completes the issuance with the
+// store calls that the CA uses.
 func (f *listFixture) issue(t *testing.T, orderID int64, serial string, validTill time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -359,6 +360,52 @@ func TestListOrdersSummaryFields(t *testing.T) {
 	}
 	if o.IsRenewed {
 		t.Error("is_renewed is true although no order renews this one")
+	}
+	if o.HasDuplicates {
+		t.Error("has_duplicates is true before any duplicate was ordered")
+	}
+}
+
+func TestListOrdersDuplicateIsNotCurrent(t *testing.T) {
+	f := newListFixture(t)
+	ctx := context.Background()
+	orderID := f.orders["acme-2"]
+	f.issue(t, orderID, "0E0F", time.Now().AddDate(1, 0, 0))
+	duplicateID, err := f.st.AddDuplicate(ctx, f.account.Account.ID, orderID, KeyMaterial{PublicKey: []byte{3}, KeyType: "rsa", KeySize: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rows, _, err := f.st.ListOrders(ctx, f.account.Account.ID, OrderListQuery{Filter: OrderFilter{ID: orderID}, Page: Page{Limit: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("%d rows, expected 1", len(rows))
+	}
+	if !rows[0].HasDuplicates {
+		t.Error("has_duplicates is false after a duplicate was ordered")
+	}
+	if rows[0].Certificate.ID != f.certByID[orderID] {
+		t.Errorf("current certificate = %d, expected the original %d, not the duplicate %d", rows[0].Certificate.ID, f.certByID[orderID], duplicateID)
+	}
+
+	byDuplicate, _, err := f.st.ListOrders(ctx, f.account.Account.ID, OrderListQuery{Filter: OrderFilter{CertificateID: duplicateID}, Page: Page{Limit: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := orderIDs(byDuplicate); !slices.Equal(got, []int64{orderID}) {
+		t.Errorf("filter on the duplicate's id found %v, expected order %d", got, orderID)
+	}
+
+	changes, err := f.st.ListStatusChanges(ctx, f.account.Account.ID, TimeRange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		if c.OrderID == orderID && c.CertificateID != f.certByID[orderID] {
+			t.Errorf("status change %s names certificate %d, expected the original %d", c.Status, c.CertificateID, f.certByID[orderID])
+		}
 	}
 }
 

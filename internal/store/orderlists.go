@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// OrderFilter selects orders. Zero fields select everything; the fields
-// that are set must all match.
+// OrderFilter selects orders. Zero fields select everything, and the
+// fields that are set must all match.
 type OrderFilter struct {
 	ID             int64
 	Status         string
@@ -58,11 +58,15 @@ type OrderSummary struct {
 	NotAfter                time.Time
 	Details                 json.RawMessage
 	DateCreated             time.Time
-	// Certificate is the order's newest certificate, the one order info
-	// shows. Only its id, status, serial number and validity are read.
+	// Certificate is the order's newest certificate that is not a
+	// duplicate, the one order info shows. Only its id, status, serial
+	// number and validity are read.
 	Certificate Certificate
 	// IsRenewed is true when another order names this one in renewal_of_order_id.
 	IsRenewed bool
+	// HasDuplicates is true when the order has a duplicate certificate that
+	// was not canceled.
+	HasDuplicates bool
 }
 
 // orderSortColumns are the sortable fields of the order list. "order_id"
@@ -83,18 +87,27 @@ var orderSortColumns = sortColumns{
 // OrderSortFields lists the sortable fields of the order list.
 func OrderSortFields() []string { return orderSortColumns.fields() }
 
-// orderListFrom joins every table the order list reads or filters on. The
-// current certificate is the newest one, as CertificateForOrder chooses it.
-const orderListFrom = ` FROM orders o
+// currentCertificate selects the id of an order's current certificate:
+// the newest one that is not a duplicate, as CertificateForOrder chooses it.
+// The caller names the order's id column.
+func currentCertificate(orderIDColumn string) string {
+	return `(SELECT MAX(cc.id) FROM certificates cc WHERE cc.order_id = ` + orderIDColumn +
+		` AND cc.kind <> '` + CertificateDuplicate + `')`
+}
+
+// orderListFrom joins every table the order list reads or filters on.
+var orderListFrom = ` FROM orders o
 	JOIN organizations org ON org.id = o.organization_id
 	JOIN containers ct ON ct.id = o.container_id
 	JOIN users u ON u.id = o.user_id
-	LEFT JOIN certificates c ON c.id = (SELECT MAX(c2.id) FROM certificates c2 WHERE c2.order_id = o.id)`
+	LEFT JOIN certificates c ON c.id = ` + currentCertificate("o.id")
 
-const orderSummaryColumns = `o.id, o.status, o.product_name_id, o.organization_id, org.name, org.assumed_name,
+var orderSummaryColumns = `o.id, o.status, o.product_name_id, o.organization_id, org.name, org.assumed_name,
 	o.container_id, ct.name, o.user_id, o.signature_hash, o.not_after, o.details, o.date_created,
 	c.id, c.status, c.serial_number, c.valid_from, c.valid_till,
-	EXISTS (SELECT 1 FROM orders r WHERE r.renewal_of_order_id = o.id)`
+	EXISTS (SELECT 1 FROM orders r WHERE r.renewal_of_order_id = o.id),
+	EXISTS (SELECT 1 FROM certificates d WHERE d.order_id = o.id AND d.kind = '` + CertificateDuplicate + `'
+		AND d.status <> '` + CertificateCanceled + `')`
 
 // buildOrderFilter turns a filter into WHERE conditions scoped to the account.
 func buildOrderFilter(accountID int64, f OrderFilter) *listQuery {
@@ -201,7 +214,7 @@ func scanOrderSummary(rows *sql.Rows) (OrderSummary, error) {
 	var certStatus, serial, from, till sql.NullString
 	err := rows.Scan(&o.ID, &o.Status, &o.ProductNameID, &o.OrganizationID, &o.OrganizationName, &o.OrganizationAssumedName,
 		&o.ContainerID, &o.ContainerName, &o.UserID, &o.SignatureHash, &notAfter, &details, &created,
-		&certID, &certStatus, &serial, &from, &till, &o.IsRenewed)
+		&certID, &certStatus, &serial, &from, &till, &o.IsRenewed, &o.HasDuplicates)
 	if err != nil {
 		return o, err
 	}
@@ -223,7 +236,7 @@ func scanOrderSummary(rows *sql.Rows) (OrderSummary, error) {
 type StatusChange struct {
 	ID      int64
 	OrderID int64
-	// CertificateID is the order's newest certificate when the list is read.
+	// CertificateID is the order's current certificate when the list is read.
 	CertificateID int64
 	Status        string
 	ChangedAt     time.Time
@@ -238,7 +251,7 @@ func (s *Store) ListStatusChanges(ctx context.Context, accountID int64, r TimeRa
 	q.whereTime("sc.changed_at", r)
 
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT sc.id, sc.order_id, (SELECT MAX(c.id) FROM certificates c WHERE c.order_id = sc.order_id), sc.status, sc.changed_at
+		`SELECT sc.id, sc.order_id, `+currentCertificate("sc.order_id")+`, sc.status, sc.changed_at
 		   FROM order_status_changes sc`+q.whereSQL()+` ORDER BY sc.id`, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list order status changes: %w", err)

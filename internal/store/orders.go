@@ -172,7 +172,7 @@ func (s *Store) CreateOrder(ctx context.Context, in NewOrder) (*CreatedOrder, er
 		out.CertificateID, _ = res.LastInsertId()
 
 		if in.RequestStatus == "" {
-			return nil
+			return appendAudit(ctx, tx, orderPlacedEvent(o, &out, in.RequestStatus))
 		}
 		var processor, processed any
 		if in.RequestStatus == RequestApproved {
@@ -186,7 +186,7 @@ func (s *Store) CreateOrder(ctx context.Context, in NewOrder) (*CreatedOrder, er
 			return fmt.Errorf("insert request: %w", err)
 		}
 		out.RequestID, _ = res.LastInsertId()
-		return nil
+		return appendAudit(ctx, tx, orderPlacedEvent(o, &out, in.RequestStatus))
 	})
 	if err != nil {
 		return nil, err
@@ -359,7 +359,7 @@ func (s *Store) DecideRequest(ctx context.Context, accountID, requestID, process
 
 		r.Status, r.ProcessorID, r.ProcessorComment, r.DateProcessed = status, processorID, comment, t
 		decided = r
-		return nil
+		return appendAudit(ctx, tx, requestDecidedEvent(r, approve))
 	})
 	if err != nil {
 		return nil, err

@@ -136,6 +136,9 @@ func createOrganizationTx(ctx context.Context, tx *sql.Tx, o Organization, skipD
 	o.ID, _ = res.LastInsertId()
 	o.IsActive = true
 	o.CreatedAt = t
+	if err := appendAudit(ctx, tx, organizationCreatedEvent(o)); err != nil {
+		return nil, false, err
+	}
 	return &o, true, nil
 }
 
@@ -188,13 +191,18 @@ func (s *Store) SubmitValidations(ctx context.Context, orgID int64, types []stri
 	t := now()
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		for _, typ := range types {
-			_, err := tx.ExecContext(ctx,
+			res, err := tx.ExecContext(ctx,
 				`INSERT INTO validations (organization_id, type, status, verified_users, date_created)
 				 VALUES (?, ?, ?, ?, ?)
 				 ON CONFLICT (organization_id, type) DO NOTHING`,
 				orgID, typ, ValidationPending, string(verifiedUsers), formatTime(t))
 			if err != nil {
 				return fmt.Errorf("insert validation %s for organization %d: %w", typ, orgID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				if err := validationEventTx(ctx, tx, AuditValidationSubmitted, orgID, typ, time.Time{}); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -215,7 +223,7 @@ func (s *Store) CompleteValidation(ctx context.Context, orgID int64, typ string,
 		if err != nil {
 			return fmt.Errorf("complete validation %s for organization %d: %w", typ, orgID, err)
 		}
-		return nil
+		return validationEventTx(ctx, tx, AuditValidationCompleted, orgID, typ, validatedUntil)
 	})
 }
 

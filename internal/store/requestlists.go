@@ -6,8 +6,8 @@ import (
 	"fmt"
 )
 
-// RequestFilter selects requests. Zero fields select everything; the fields
-// that are set must all match.
+// RequestFilter selects requests. Zero fields select everything, and the
+// fields that are set must all match.
 type RequestFilter struct {
 	Type   string
 	Status string
@@ -39,8 +39,8 @@ type RequestSummary struct {
 	ContainerName    string
 	ProductNameID    string
 	Requester        User
-	// Processor is the user who approved or rejected the request; its ID is
-	// 0 while nobody has.
+	// Processor is the user who approved or rejected the request. Its ID is
+	// 0 while no user has decided the request.
 	Processor User
 }
 

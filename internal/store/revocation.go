@@ -66,7 +66,7 @@ type RevokedCertificate struct {
 	Reason       int
 }
 
-// CertificateStatus is what OCSP answers about one serial number.
+// CertificateStatus is the status that OCSP reports for one serial number.
 type CertificateStatus struct {
 	ID           int64
 	CAID         int64
@@ -107,7 +107,7 @@ func (s *Store) CreateRevokeRequest(ctx context.Context, in Revocation) (*Reques
 			ID: id, AccountID: in.AccountID, OrderID: orderID, Type: RequestRevoke, Status: RequestSubmitted,
 			RequesterID: in.UserID, Comments: in.Comments, Date: t,
 		}
-		return nil
+		return appendAudit(ctx, tx, revocationRequestedEvent(in, created))
 	})
 	if err != nil {
 		return nil, err
@@ -269,6 +269,9 @@ func revokeCertificatesTx(ctx context.Context, tx *sql.Tx, accountID, orderID in
 		}
 		c.SerialNumber = serial.String
 		revoked = append(revoked, c)
+		if err := appendAudit(ctx, tx, certificateRevokedEvent(accountID, userID, c)); err != nil {
+			return nil, err
+		}
 	}
 
 	if err := markOrderRevokedIfDone(ctx, tx, accountID, orderID, t); err != nil {
@@ -442,8 +445,8 @@ func (s *Store) CRL(ctx context.Context, caID int64) (*CRLRecord, error) {
 
 // SaveCRL stores a CRL when its number is larger than the stored one's, and
 // reports whether it did. A false result means that another server stored a
-// CRL with the same or a larger number first; the caller then publishes the
-// stored one, so no two different CRLs of a CA ever carry the same number.
+// CRL with the same or a larger number first. The caller then publishes the
+// stored CRL, so that no two different CRLs of a CA carry the same number.
 func (s *Store) SaveCRL(ctx context.Context, c CRLRecord) (bool, error) {
 	res, err := s.db.ExecContext(ctx,
 		`INSERT INTO crls (ca_id, number, this_update, next_update, der) VALUES (?, ?, ?, ?, ?)
@@ -490,11 +493,16 @@ func (s *Store) LatestOCSPResponder(ctx context.Context, caID int64) (*OCSPRespo
 
 // InsertOCSPResponder records a new responder certificate and returns its id.
 func (s *Store) InsertOCSPResponder(ctx context.Context, r OCSPResponder) (int64, error) {
-	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO ocsp_responders (ca_id, cert_der, key_uri, not_before, not_after, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.CAID, r.CertDER, r.KeyURI, formatTime(r.NotBefore), formatTime(r.NotAfter), formatTime(now()))
-	if err != nil {
-		return 0, fmt.Errorf("insert OCSP responder of CA %d: %w", r.CAID, err)
-	}
-	return res.LastInsertId()
+	var id int64
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO ocsp_responders (ca_id, cert_der, key_uri, not_before, not_after, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			r.CAID, r.CertDER, r.KeyURI, formatTime(r.NotBefore), formatTime(r.NotAfter), formatTime(now()))
+		if err != nil {
+			return fmt.Errorf("insert OCSP responder of CA %d: %w", r.CAID, err)
+		}
+		id, _ = res.LastInsertId()
+		return appendAudit(ctx, tx, ocspResponderCreatedEvent(r, id))
+	})
+	return id, err
 }

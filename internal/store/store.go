@@ -1,4 +1,4 @@
-// Package store is the only package that speaks SQL. Each exported method is
+// Package store is the only package that runs SQL. Each exported method is
 // one intent ("create an order", "approve a request") and runs in one
 // transaction, so a crash never leaves half a state change behind.
 package store
@@ -30,6 +30,12 @@ var ErrConflict = errors.New("conflict")
 // Store is the SQLite-backed store.
 type Store struct {
 	db *sql.DB
+	// txHook, when set, receives the timing and outcome of every
+	// transaction that withTx runs.
+	txHook func(wait, elapsed time.Duration, err error)
+	// writes runs every write transaction, several per commit under load
+	// (see groupcommit.go).
+	writes *groupCommitter
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies all
@@ -62,6 +68,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.writes = newGroupCommitter(db)
 	return s, nil
 }
 
@@ -76,27 +83,41 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the writer, failing writes that are still queued, and
+// closes the database.
+func (s *Store) Close() error {
+	s.writes.close()
+	return s.db.Close()
+}
 
 // DB exposes the handle for tests that inspect rows directly.
 func (s *Store) DB() *sql.DB { return s.db }
 
+// SetTransactionHook sets a function that receives, for every write
+// transaction, how long it waited for the writer, how long the batch that
+// ran it took from BEGIN to the end of COMMIT or ROLLBACK (see
+// groupcommit.go), and the error it ended with. Set it before the store is
+// used concurrently.
+func (s *Store) SetTransactionHook(hook func(wait, elapsed time.Duration, err error)) { s.txHook = hook }
+
 // withTx runs fn in one transaction and commits it, or rolls it back when
-// fn returns an error.
+// fn returns an error. Under load, fn shares its transaction and commit
+// with other withTx calls, each inside its own savepoint, so fn sees the
+// changes of the functions before it in the batch, as it would if they had
+// committed just before. fn must not call another Store method that
+// writes, because withTx does not nest. A panic in fn is raised again in
+// the caller.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+	r, err := s.writes.submit(ctx, fn)
+
+	var p *panicError
+	if errors.As(err, &p) {
+		panic(p.value)
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
+	if s.txHook != nil && !r.started.IsZero() {
+		s.txHook(r.started.Sub(r.requested), r.elapsed, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
-	}
-	return nil
+	return err
 }
 
 // now returns the current time as stored: UTC, whole seconds.

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTicksPerSecond is USER_HZ, the unit of the CPU times in
+// /proc/PID/stat. Linux fixes it at 100 on every architecture it exposes to
+// user space (see proc(5)); reading sysconf(_SC_CLK_TCK) would need cgo.
+const clockTicksPerSecond = 100
+
+// processCPUTime returns the user plus system CPU time of process pid, from
+// fields 14 and 15 of /proc/PID/stat.
+func processCPUTime(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time of --server-pid %d: %w", pid, err)
+	}
+	return parseStatCPU(raw)
+}
+
+// parseStatCPU reads utime and stime from the contents of /proc/PID/stat.
+// The second field, the command name in parentheses, may itself contain
+// spaces and parentheses, so the fields are counted from the last ')'.
+func parseStatCPU(raw []byte) (time.Duration, error) {
+	end := bytes.LastIndexByte(raw, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("invalid /proc stat line: no command name")
+	}
+	// After the command name come field 3 (state) onwards, so utime, the
+	// 14th field, is index 11 and stime index 12.
+	fields := strings.Fields(string(raw[end+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("invalid /proc stat line: %d fields after the command name, expected at least 13", len(fields))
+	}
+	utime, err := strconv.ParseInt(fields[11], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid utime %q in /proc stat line", fields[11])
+	}
+	stime, err := strconv.ParseInt(fields[12], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid stime %q in /proc stat line", fields[12])
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicksPerSecond, nil
+}
+
+// peakRSS returns the peak resident set size of process pid in bytes, the
+// VmHWM line of /proc/PID/status.
+func peakRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read peak memory of --server-pid %d: %w", pid, err)
+	}
+	defer f.Close()
+	return parseVmHWM(f)
+}
+
+func parseVmHWM(r io.Reader) (int64, error) {
+	scanner := bufio.NewScanner(r)
+	for scanner.Scan() {
+		name, value, ok := strings.Cut(scanner.Text(), ":")
+		if !ok || name != "VmHWM" {
+			continue
+		}
+		// The value is in kB, as in "VmHWM:	   81234 kB".
+		kilobytes, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("invalid VmHWM value %q", value)
+		}
+		return kilobytes * 1024, nil
+	}
+	if err := scanner.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no VmHWM line in the process status")
+}
