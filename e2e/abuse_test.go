@@ -16,14 +16,14 @@ import (
 )
 
 // This file sends hostile requests to a server on loopback and checks that
-// each gets its documented answer while the server's memory stays bounded.
+// each gets its documented response while the server's memory stays bounded.
 // No case asserts a duration: the slow client case asserts that the server
 // closed the connection, and its deadline only keeps a broken server from
 // hanging the suite.
 
 // maxServerMemory is a generous bound on the server's peak resident memory
-// (VmHWM) after every case below; a server that buffered a 20 MB body or a
-// deep JSON tree per request would pass it.
+// (VmHWM) after every case below. It is loose on purpose, because it only
+// has to catch a server that buffers a whole 20 MB body or similar.
 const maxServerMemory = 200 << 20
 
 // repeatingReader returns the same byte forever.
@@ -70,7 +70,7 @@ func TestAbusiveRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		// net/http answers before any handler runs, in plain text.
+		// net/http responds before any handler runs, in plain text.
 		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 			t.Errorf("status %d, want 431", resp.StatusCode)
 		}
@@ -141,7 +141,7 @@ func expectBodyRejected(t *testing.T, s *server, size int64) {
 }
 
 // expectSlowHeadersClosed sends request headers one byte a second and
-// expects the server to close the connection without answering.
+// expects the server to close the connection without a response.
 func expectSlowHeadersClosed(t *testing.T, s *server) {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))

@@ -289,7 +289,7 @@ func TestApprovalPolicySkipForAdministrators(t *testing.T) {
 		if _, ok := placed["certificate_id"]; ok {
 			t.Errorf("certificate_id returned before issuance: %v", placed)
 		}
-		info := waitForStatus(t, s, key, idOf(t, placed["id"]), "pending")
+		info := waitForStatus(t, s, key, idOf(t, placed["id"]), "waiting_pickup")
 		if status := info["requests"].([]any)[0].(map[string]any)["status"]; status != "submitted" {
 			t.Errorf("order info request status = %v, expected submitted", status)
 		}

@@ -106,7 +106,7 @@ func TestReplaceCSRIssuesWaitingOrder(t *testing.T) {
 		t.Fatalf("place order: %d %s", resp.Status, resp.Body)
 	}
 	orderID := idOf(t, resp.JSON(t)["id"])
-	waitForStatus(t, s, s.Key, orderID, "pending")
+	waitForStatus(t, s, s.Key, orderID, "waiting_pickup")
 
 	path := fmt.Sprintf("/services/v2/order/certificate/%d/csr", orderID)
 	expectError(t, s.do("POST", path, s.Key, map[string]any{"csr": "not a csr"}), 400, "csr_invalid_cannot_parse")

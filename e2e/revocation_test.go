@@ -127,6 +127,29 @@ func orderStatus(t *testing.T, s *server, key string, orderID int64) string {
 	return status
 }
 
+// orderRequestStatus returns the status that order info shows for one of
+// the order's requests.
+func orderRequestStatus(t *testing.T, s *server, orderID, requestID int64) string {
+	t.Helper()
+	resp := s.do("GET", fmt.Sprintf("/services/v2/order/certificate/%d", orderID), s.Key, nil)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("order info: %d %s", resp.Status, resp.Body)
+	}
+	requests, _ := resp.JSON(t)["requests"].([]any)
+	for _, raw := range requests {
+		request, _ := raw.(map[string]any)
+		if request != nil && idOf(t, request["id"]) == requestID {
+			if request["type"] != "revoke" {
+				t.Errorf("request %d has type %v, expected revoke", requestID, request["type"])
+			}
+			status, _ := request["status"].(string)
+			return status
+		}
+	}
+	t.Fatalf("order info of order %d does not list request %d: %s", orderID, requestID, resp.Body)
+	return ""
+}
+
 // ocspStatus sends an OCSP request for a certificate over POST and returns
 // the parsed response.
 func ocspStatus(t *testing.T, s *server, c *issuedFiles) *ocsp.Response {
@@ -188,14 +211,20 @@ func TestRevokeRequestApproved(t *testing.T) {
 	if status := orderStatus(t, s, s.Key, cert.OrderID); status != "issued" {
 		t.Errorf("order status while the revoke request waits is %q, expected issued", status)
 	}
+	requestID := idOf(t, request["id"])
+	if status := orderRequestStatus(t, s, cert.OrderID, requestID); status != "submitted" {
+		t.Errorf("order info shows the waiting revoke request as %q, expected submitted", status)
+	}
 	if got := ocspStatus(t, s, cert); got.Status != ocsp.Good {
 		t.Errorf("OCSP status while the revoke request waits is %d, expected good", got.Status)
 	}
 
-	requestID := idOf(t, request["id"])
 	approve(t, s, s.Key, requestID)
 	if status := orderStatus(t, s, s.Key, cert.OrderID); status != "revoked" {
 		t.Errorf("order status after approval is %q, expected revoked", status)
+	}
+	if status := orderRequestStatus(t, s, cert.OrderID, requestID); status != "approved" {
+		t.Errorf("order info shows the approved revoke request as %q, expected approved", status)
 	}
 	got := ocspStatus(t, s, cert)
 	if got.Status != ocsp.Revoked || got.RevocationReason != ocsp.KeyCompromise {

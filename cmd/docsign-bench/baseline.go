@@ -49,8 +49,8 @@ func issuerKeyType(cert *x509.Certificate) (keys.Algorithm, error) {
 	return "", fmt.Errorf("issuer key type %T is not supported", cert.PublicKey)
 }
 
-// signatureHash is the hash the server's profile uses with an issuer key:
-// the order asks for SHA-256, which every supported key type signs with.
+// signatureHash is the hash of the benchmark's orders (signature_hash
+// sha256), which every supported issuer key type signs with.
 const signatureHash = crypto.SHA256
 
 // measureBaseline builds a throwaway issuer of type alg and runs the two

@@ -230,7 +230,7 @@ func (r *lifecycleRun) order(ctx context.Context, csr preparedCSR) error {
 
 // waitIssued reads order info until the order is issued and returns its
 // certificate id. The server issues during the approval call when it can,
-// so the first read usually finds the order issued; otherwise it polls with
+// so the first read usually finds the order issued. Otherwise it polls with
 // a growing pause, up to the order timeout.
 func (r *lifecycleRun) waitIssued(ctx context.Context, orderID int64) (int64, error) {
 	pause := 5 * time.Millisecond

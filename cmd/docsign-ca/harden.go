@@ -12,7 +12,7 @@ import (
 )
 
 // maxHeaderBytes bounds the request line and headers together (64 KiB).
-// net/http answers a larger header with 431.
+// net/http responds to a larger header with 431.
 const maxHeaderBytes = 64 << 10
 
 // httpConfig holds the flags of the HTTP listener: HTTPS, and the timeouts

@@ -16,6 +16,9 @@ usage:
   docsign-ca accounts create [flags]        create an account and print its administrator's API key
   docsign-ca validation approve [flags]     complete an organization's validation
   docsign-ca certificates list [flags]      list the certificates the CA has signed
+  docsign-ca tokens list [flags]            list the ship_token orders that wait for a token or its shipment
+  docsign-ca tokens provision [flags]       generate an order's key on a token and write its certificate there
+  docsign-ca tokens ship [flags]            record a token's shipment and e-mail the tracking number and the PIN
   docsign-ca ceremony [flags]               generate CA keys and certificates from a YAML file
   docsign-ca ca list [flags]                list the root and issuing CAs
   docsign-ca ca retire [flags]              stop new issuance from an issuing CA
@@ -55,6 +58,12 @@ func run(args []string) error {
 		return approveValidation(args[2:])
 	case cmd == "certificates" && len(args) > 1 && args[1] == "list":
 		return listCertificates(args[2:])
+	case cmd == "tokens" && len(args) > 1 && args[1] == "list":
+		return listTokens(args[2:])
+	case cmd == "tokens" && len(args) > 1 && args[1] == "provision":
+		return provisionToken(args[2:])
+	case cmd == "tokens" && len(args) > 1 && args[1] == "ship":
+		return shipToken(args[2:])
 	case cmd == "ceremony":
 		return ceremony(args[1:])
 	case cmd == "ca" && len(args) > 1 && args[1] == "list":

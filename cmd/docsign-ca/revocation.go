@@ -44,6 +44,12 @@ func startRevocation(ctx context.Context, cfg revocationConfig, listen, dataDir 
 	if err != nil {
 		return nil, fmt.Errorf("--public-url: %w", err)
 	}
+	if cfg.crlValidity < time.Minute {
+		return nil, fmt.Errorf("--crl-validity %s is shorter than one minute; use for example 24h", cfg.crlValidity)
+	}
+	if cfg.crlDelay < 0 {
+		return nil, fmt.Errorf("--crl-delay %s is negative; use 0 to list every revocation on the next CRL request", cfg.crlDelay)
+	}
 	if cfg.publicURL == defaultPublicURL && listen != "127.0.0.1:8080" {
 		log.Warn("--public-url is the default while --listen is not; issued certificates point relying parties at "+defaultPublicURL,
 			"listen", listen)

@@ -31,6 +31,7 @@ type serveConfig struct {
 	revocation    revocationConfig
 	pprofListen   string
 	http          httpConfig
+	provisioning  provisioningConfig
 }
 
 func serve(args []string) error {
@@ -49,11 +50,15 @@ func serve(args []string) error {
 	fs.StringVar(&cfg.pprofListen, "pprof-listen", "",
 		"loopback address and port for Go's net/http/pprof profiles, such as 127.0.0.1:6060; empty turns profiling off")
 	cfg.http.register(fs)
+	cfg.provisioning.register(fs)
 	fs.Usage = usageWithEnv(fs, "docsign-ca serve [flags]")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
+		return err
+	}
+	if err := cfg.http.check(); err != nil {
 		return err
 	}
 
@@ -142,6 +147,13 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("record the start in the audit log: %w", err)
 	}
 
+	waitProvisioning, err := startProvisioning(ctx, cfg.provisioning, cfg.revocation.publicURL, cfg.dataDir, st, authority, orders, log)
+	if err != nil {
+		listener.Close()
+		return err
+	}
+	defer waitProvisioning()
+
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
@@ -172,7 +184,8 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 }
 
 // sweep issues orders that became ready outside a request, for example after
-// `docsign-ca validation approve` ran in another process.
+// `docsign-ca validation approve` ran in another process, and gives pickup
+// codes to the client_app orders that became ready.
 func sweep(ctx context.Context, orders *order.Service, interval time.Duration) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
@@ -182,6 +195,7 @@ func sweep(ctx context.Context, orders *order.Service, interval time.Duration) {
 			return
 		case <-ticker.C:
 			orders.IssueReady(ctx)
+			orders.PreparePickups(ctx)
 		}
 	}
 }

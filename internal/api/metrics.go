@@ -40,7 +40,7 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // code returns the status sent, or 200 for a handler that wrote nothing,
-// which net/http answers with 200.
+// because net/http then sends 200.
 func (w *statusWriter) code() int {
 	if w.status == 0 {
 		return http.StatusOK

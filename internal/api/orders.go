@@ -86,25 +86,25 @@ func pemString(der []byte) string {
 }
 
 type orderCertificateView struct {
-	ID                int64             `json:"id"`
-	CommonName        string            `json:"common_name"`
-	DNSNames          []string          `json:"dns_names"`
-	SerialNumber      string            `json:"serial_number,omitempty"`
-	Thumbprint        string            `json:"thumbprint,omitempty"`
-	DateCreated       string            `json:"date_created"`
-	ValidFrom         string            `json:"valid_from,omitempty"`
-	ValidTill         string            `json:"valid_till,omitempty"`
-	DaysRemaining     *int              `json:"days_remaining,omitempty"`
-	CSR               string            `json:"csr,omitempty"`
-	Organization      containerRef      `json:"organization"`
-	OrganizationUnits []string          `json:"organization_units"`
-	ServerPlatform    serverPlatform    `json:"server_platform"`
-	SignatureHash     string            `json:"signature_hash"`
-	KeySize           int               `json:"key_size"`
-	KeyType           string            `json:"csr_key_type"`
-	CACert            caCertRef         `json:"ca_cert"`
-	CertValidity      map[string]any    `json:"cert_validity"`
-	UsageDesignation  usageDesignation  `json:"usage_designation"`
+	ID                int64            `json:"id"`
+	CommonName        string           `json:"common_name"`
+	DNSNames          []string         `json:"dns_names"`
+	SerialNumber      string           `json:"serial_number,omitempty"`
+	Thumbprint        string           `json:"thumbprint,omitempty"`
+	DateCreated       string           `json:"date_created"`
+	ValidFrom         string           `json:"valid_from,omitempty"`
+	ValidTill         string           `json:"valid_till,omitempty"`
+	DaysRemaining     *int             `json:"days_remaining,omitempty"`
+	CSR               string           `json:"csr,omitempty"`
+	Organization      containerRef     `json:"organization"`
+	OrganizationUnits []string         `json:"organization_units"`
+	ServerPlatform    serverPlatform   `json:"server_platform"`
+	SignatureHash     string           `json:"signature_hash"`
+	KeySize           int              `json:"key_size"`
+	KeyType           string           `json:"csr_key_type"`
+	CACert            caCertRef        `json:"ca_cert"`
+	CertValidity      map[string]any   `json:"cert_validity"`
+	UsageDesignation  usageDesignation `json:"usage_designation"`
 }
 
 type serverPlatform struct {
@@ -183,9 +183,11 @@ type orderInfoView struct {
 
 // wireRequestStatus shows an approved request whose certificate is not yet
 // issued as "submitted", the status CertCentral uses for a request that is
-// approved and waiting for validation or key material.
+// approved and waiting for validation or key material. An approved revoke
+// request has done its work, so it stays "approved".
 func wireRequestStatus(r store.Request, o *store.Order) string {
-	if r.Status == store.RequestApproved && o.Status == store.OrderPending {
+	waiting := o.Status == store.OrderPending || o.Status == store.OrderWaitingPickup
+	if r.Status == store.RequestApproved && waiting && r.Type != store.RequestRevoke {
 		return "submitted"
 	}
 	return r.Status

@@ -141,7 +141,7 @@ func TestPanicBecomesLoggedInternalError(t *testing.T) {
 		})
 	}
 
-	// The server keeps answering after the panics.
+	// The server keeps serving after the panics.
 	resp, _, err := ts.get(t, "/healthz", "")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz after panics: %v %v", resp, err)
@@ -153,7 +153,7 @@ func TestAbortHandlerPanicDropsConnection(t *testing.T) {
 		s.mux.HandleFunc("GET /test/abort", func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
 	})
 
-	// http.ErrAbortHandler is how a handler asks net/http to drop the
+	// A handler panics with http.ErrAbortHandler to make net/http drop the
 	// connection, so it is passed on rather than turned into a 500.
 	if _, _, err := ts.get(t, "/test/abort", ""); err == nil {
 		t.Fatal("a handler that panicked with http.ErrAbortHandler got a response")

@@ -280,7 +280,7 @@ func unpack(r io.Reader, dataDir string) (*Manifest, map[string]File, error) {
 			return nil, nil, fmt.Errorf("read the archive: %w", err)
 		}
 		if header.Typeflag != tar.TypeReg {
-			return nil, nil, fmt.Errorf("archive entry %q is not a regular file; a docsign-ca archive holds regular files only", header.Name)
+			return nil, nil, fmt.Errorf("archive entry %q is not a regular file; a docsign-ca archive contains regular files only", header.Name)
 		}
 		if _, seen := written[header.Name]; seen || (header.Name == manifestEntry && m != nil) {
 			return nil, nil, fmt.Errorf("archive entry %q appears twice", header.Name)
@@ -321,7 +321,7 @@ func restoredPath(name string) (string, error) {
 	case strings.HasPrefix(name, externalKeyPrefix) && !strings.Contains(strings.TrimPrefix(name, externalKeyPrefix), "/"):
 		rel = restoredKeysDir + "/" + strings.TrimPrefix(name, externalKeyPrefix)
 	default:
-		return "", fmt.Errorf("archive entry %q is unexpected; a docsign-ca archive holds %s, %s, %s* and %s<name> only",
+		return "", fmt.Errorf("archive entry %q is unexpected; a docsign-ca archive contains only %s, %s, %s* and %s<name>",
 			name, databaseEntry, manifestEntry, keysPrefix, externalKeyPrefix)
 	}
 

@@ -89,9 +89,9 @@ var excludedLintSources = lint.SourceList{
 //   - e_cert_issued_by_compromised_emudhra_ca (Community) verifies the
 //     certificate's signature under eight fixed P-384 keys of compromised
 //     eMudhra CAs. A lint certificate is signed by the mirror's throwaway
-//     key, never by one of those, so the lint passes every time, and its
-//     eight P-384 verifications made up about 80 % of the time of Prepare
-//     under an ECDSA issuer (go test -bench PrepareECDSAP384Issuer).
+//     key, never by one of those, so the lint passes every time. Its eight
+//     P-384 verifications took about 80 % of the time of Prepare under an
+//     ECDSA issuer (go test -bench PrepareECDSAP384Issuer).
 var excludedLintNames = []string{
 	"e_cert_issued_by_compromised_emudhra_ca",
 }
@@ -177,9 +177,10 @@ func newMirror(issuerCert *x509.Certificate) (*x509.Certificate, crypto.Signer, 
 // the issuer's curve.
 //
 // For RSA it is a small key, because the signature algorithm identifier
-// (sha256WithRSAEncryption and the like) does not name the key size, and
-// an RSA signature costs roughly the cube of the modulus size: a mirror
-// signature as large as a 3072-bit issuer's took as long as the real one.
+// (sha256WithRSAEncryption and the like) does not name the key size. An
+// RSA signature costs roughly the cube of the modulus size, so a mirror
+// key as large as a 3072-bit issuer's made linting cost a second real
+// signature.
 // The lint certificate's signature is then shorter than the issued one's.
 // zlint v3.7.3 reads the signature value only in ECDSA lints and in the
 // excluded eMudhra lint, so no lint sees the difference.

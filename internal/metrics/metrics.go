@@ -81,8 +81,12 @@ func init() {
 
 // Handler serves the registry in the Prometheus text format. A metric that
 // cannot be collected, such as a state count whose query failed, is logged
-// and left out, and the other metrics are still served.
+// to log (slog.Default() when nil) and left out, and the other metrics are
+// still served.
 func Handler(log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
 	return promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 		ErrorLog:      errorLogger{log: log},
 		ErrorHandling: promhttp.ContinueOnError,
@@ -98,7 +102,7 @@ func (l errorLogger) Println(v ...any) {
 // UnmatchedRoute is the route label of a request that matched no route.
 const UnmatchedRoute = "unmatched"
 
-// ObserveRequest records one answered HTTP request. route is the pattern of
+// ObserveRequest records one completed HTTP request. route is the pattern of
 // the route that served it, such as "GET /services/v2/order/certificate/{id}",
 // never the raw path, so that the number of label values stays bounded.
 func ObserveRequest(route string, code int, elapsed time.Duration) {

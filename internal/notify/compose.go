@@ -171,10 +171,11 @@ func (c *Composer) issued(ctx context.Context, n store.Notification, f *orderFac
 	fmt.Fprintf(&text, "The document signing certificate of order %d was issued.\n\n", f.order.ID)
 	writeCertificateFacts(&text, f, cert)
 	if f.order.ProvisioningMethod != "email" {
-		text.WriteString("\nThe private key stays on the token it was generated on. This message carries only\nthe certificate, which is public.\n")
+		text.WriteString("\nThe private key stays on the token it was generated on. This message\n" +
+			"carries only the certificate, which is public.\n")
 	}
-	fmt.Fprintf(&text, "\nThe certificate and its chain (leaf, intermediate, root) are attached as %s.\n", attachmentName(f.order.ID))
-	fmt.Fprintf(&text, "Download it in other formats with an API key of your account, sent in the\nX-DC-DEVKEY header:\n\n  %s\n",
+	fmt.Fprintf(&text, "\nThe certificate and its chain (leaf, intermediate, root) are attached\nas %s. ", attachmentName(f.order.ID))
+	fmt.Fprintf(&text, "Download it in other formats with an API key\nof your account, sent in the X-DC-DEVKEY header:\n\n  %s\n",
 		c.link("/services/v2/certificate/%d/download/format/pem_all", cert.ID))
 
 	return &Message{
@@ -186,11 +187,11 @@ func (c *Composer) issued(ctx context.Context, n store.Notification, f *orderFac
 }
 
 func writeCertificateFacts(text *strings.Builder, f *orderFacts, cert *store.Certificate) {
-	fmt.Fprintf(text, "  Organization:   %s\n", f.organization.Name)
-	fmt.Fprintf(text, "  Serial number:  %s\n", cert.SerialNumber)
-	fmt.Fprintf(text, "  SHA-1 thumbprint: %s\n", cert.Thumbprint)
-	fmt.Fprintf(text, "  Valid from:     %s\n", cert.ValidFrom.UTC().Format(time.RFC3339))
-	fmt.Fprintf(text, "  Valid until:    %s\n", cert.ValidTill.UTC().Format(time.RFC3339))
+	fmt.Fprintf(text, "  Organization:  %s\n", f.organization.Name)
+	fmt.Fprintf(text, "  Serial:        %s\n", cert.SerialNumber)
+	fmt.Fprintf(text, "  SHA-1:         %s\n", cert.Thumbprint)
+	fmt.Fprintf(text, "  Valid from:    %s\n", cert.ValidFrom.UTC().Format(time.RFC3339))
+	fmt.Fprintf(text, "  Valid until:   %s\n", cert.ValidTill.UTC().Format(time.RFC3339))
 }
 
 func attachmentName(orderID int64) string { return fmt.Sprintf("order-%d-certificate.pem", orderID) }
@@ -213,14 +214,17 @@ func (c *Composer) pickupCode(n store.Notification, f *orderFacts) (*Message, er
 		return nil, fmt.Errorf("pickup code notification %d has no code; it was sent or given up already", n.ID)
 	}
 	var text strings.Builder
-	fmt.Fprintf(&text, "Order %d for a document signing certificate of %s is approved.\n", f.order.ID, f.organization.Name)
-	fmt.Fprintf(&text, "Its key is generated on your own token. Collect the certificate with the docsign\nclient app and this one-time pickup code:\n\n  %s\n\n", code)
-	fmt.Fprintf(&text, "The code works once and expires at %s. The key must be %s %d.\n\n", n.Payload["expires_at"],
-		strings.ToUpper(f.order.KeyType), f.order.KeySize)
-	fmt.Fprintf(&text, "  docsign pickup --server %s --code %s \\\n      --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --token-label YOUR-TOKEN\n\n",
-		strings.TrimRight(c.PublicURL, "/"), code)
-	text.WriteString("The client app asks for the token's PIN, or reads it from DOCSIGN_PIN or --pin-file.\n" +
-		"Keep the code to yourself: whoever holds it can bind a key to this order.\n")
+	fmt.Fprintf(&text, "Order %d for a document signing certificate of %s\nis approved. ", f.order.ID, f.organization.Name)
+	text.WriteString("Its key is generated on your own token. Collect the\ncertificate with the docsign client app and this one-time pickup code:\n\n")
+	fmt.Fprintf(&text, "  %s\n\n", code)
+	fmt.Fprintf(&text, "The code works once and expires at %s.\n", n.Payload["expires_at"])
+	fmt.Fprintf(&text, "The key must be %s.\n\n", keyName(f.order.KeyType, f.order.KeySize))
+	fmt.Fprintf(&text, "  docsign pickup --server %s \\\n", strings.TrimRight(c.PublicURL, "/"))
+	fmt.Fprintf(&text, "      --code %s \\\n", code)
+	text.WriteString("      --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n      --token-label YOUR-TOKEN\n\n")
+	text.WriteString("Use your token's PKCS#11 module and label. The client app asks for the\n" +
+		"token's PIN, or reads it from DOCSIGN_PIN or --pin-file. Keep the code\n" +
+		"to yourself: whoever holds it can bind a key to this order.\n")
 
 	return &Message{
 		To:      []string{f.requester.Email},
@@ -240,7 +244,9 @@ func (c *Composer) tokenShipped(ctx context.Context, f *orderFacts) (*Message, e
 	fmt.Fprintf(&text, "  Tracking number:  %s\n", shipment.TrackingNumber)
 	if ship := f.details.ShipInfo; ship != nil {
 		fmt.Fprintf(&text, "  Shipping method:  %s\n", ship.Method)
-		fmt.Fprintf(&text, "  Ship to:          %s, %s, %s %s, %s\n", ship.Name, ship.Addr1, ship.City, ship.Zip, ship.Country)
+		fmt.Fprintf(&text, "  Ship to:          %s\n", ship.Name)
+		fmt.Fprintf(&text, "                    %s\n", ship.Addr1)
+		fmt.Fprintf(&text, "                    %s %s, %s\n", ship.Zip, ship.City, ship.Country)
 	}
 	fmt.Fprintf(&text, "  Token serial:     %s\n\n", shipment.TokenSerial)
 	text.WriteString("The token's PIN is sent in a separate message, never with the token.\n")
@@ -258,10 +264,11 @@ func (c *Composer) tokenPIN(n store.Notification, f *orderFacts) (*Message, erro
 		return nil, fmt.Errorf("token PIN notification %d has no PIN; it was sent or given up already", n.ID)
 	}
 	var text strings.Builder
-	fmt.Fprintf(&text, "The user PIN of the signing token shipped for order %d (%s), token serial %s, is:\n\n  %s\n\n",
-		f.order.ID, f.organization.Name, n.Payload["token_serial"], pin)
-	text.WriteString("This message is sent apart from the token, so that neither alone unlocks the key.\n" +
-		"Change the PIN when the token arrives, for example with `pkcs11-tool --change-pin`.\n")
+	fmt.Fprintf(&text, "The user PIN of the signing token shipped for order %d (%s),\n", f.order.ID, f.organization.Name)
+	fmt.Fprintf(&text, "token serial %s, is:\n\n  %s\n\n", n.Payload["token_serial"], pin)
+	text.WriteString("This message is sent apart from the token, so that neither alone\n" +
+		"unlocks the key. Change the PIN when the token arrives, for example\n" +
+		"with `pkcs11-tool --change-pin`.\n")
 
 	return &Message{
 		To:      []string{f.requester.Email},
@@ -289,7 +296,7 @@ func (c *Composer) renewal(ctx context.Context, n store.Notification, f *orderFa
 		}
 	}
 	var text strings.Builder
-	fmt.Fprintf(&text, "The document signing certificate of order %d %s, at %s.\n\n", f.order.ID, when,
+	fmt.Fprintf(&text, "The document signing certificate of order %d %s,\nat %s.\n\n", f.order.ID, when,
 		cert.ValidTill.UTC().Format(time.RFC3339))
 	writeCertificateFacts(&text, f, cert)
 	if msg := f.details.CustomRenewalMessage; msg != "" {
@@ -297,14 +304,23 @@ func (c *Composer) renewal(ctx context.Context, n store.Notification, f *orderFa
 	}
 	fmt.Fprintf(&text, "\nTo renew it, place a new order with \"renewal_of_order_id\": %d:\n\n  POST %s\n",
 		f.order.ID, c.link("/services/v2/order/certificate/ds_org"))
-	text.WriteString("\nAn order can be renewed once. These notices stop when the order is renewed, or\n" +
-		"when it is marked renewed or not_renewed with PUT /services/v2/order/certificate/{id}/status.\n")
+	text.WriteString("\nAn order can be renewed once. These notices stop when the order is\n" +
+		"renewed, or marked renewed or not_renewed with\n" +
+		"PUT /services/v2/order/certificate/{id}/status.\n")
 
 	return &Message{
 		To:      r.list,
 		Subject: fmt.Sprintf("Renewal notice: the certificate of order %d %s", f.order.ID, when),
 		Text:    text.String(),
 	}, nil
+}
+
+// keyName names a key as "RSA 3072" or "ECC P-256".
+func keyName(keyType string, keySize int) string {
+	if keyType == "ecc" {
+		return fmt.Sprintf("ECC P-%d", keySize)
+	}
+	return fmt.Sprintf("RSA %d", keySize)
 }
 
 func indent(text string) string {

@@ -187,4 +187,3 @@ func (s *Service) chainOf(caID int64) []*x509.Certificate {
 	}
 	return nil
 }
-

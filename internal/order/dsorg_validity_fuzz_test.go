@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// FuzzParseExpirationDate checks custom_expiration_date parsing: no input
-// panics; an accepted date is midnight UTC and survives a round trip
-// through YYYY-MM-DD; and readValidity accepts it only after today and at
+// FuzzParseExpirationDate checks custom_expiration_date parsing. No input
+// panics, and an accepted date is midnight UTC and survives a round trip
+// through YYYY-MM-DD. readValidity accepts a date only after today and at
 // most three calendar years ahead, with notAfter at 23:59:59 UTC.
 func FuzzParseExpirationDate(f *testing.F) {
 	seeds := []string{
@@ -33,8 +33,8 @@ func FuzzParseExpirationDate(f *testing.F) {
 			return
 		}
 		if validity.CustomExpirationDate == "" {
-			// An empty date counts as not given; readValidity then asks
-			// for a field, so it is never accepted alone.
+			// An empty date counts as not given, and then readValidity
+			// requires another field, so it is never accepted alone.
 			t.Fatalf("readValidity accepted %q without a custom date and without a problem", text)
 		}
 		checkAcceptedValidity(t, text, validity)

@@ -52,11 +52,11 @@ func ParseRequestListQuery(values url.Values) (*store.RequestListQuery, error) {
 // setRequestStatusFilter translates a status as the API shows it into the
 // stored request status and the state of the order.
 func setRequestStatusFilter(f *store.RequestFilter, status string) {
-	pending, notPending := true, false
+	notPending := false
 	switch status {
 	case "":
 	case "submitted":
-		f.Status, f.OrderPending = store.RequestApproved, &pending
+		f.Submitted = true
 	case store.RequestApproved:
 		f.Status, f.OrderPending = store.RequestApproved, &notPending
 	default:

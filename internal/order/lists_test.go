@@ -268,19 +268,20 @@ func TestCheckRangeLength(t *testing.T) {
 }
 
 func TestParseRequestListQueryStatus(t *testing.T) {
-	pending, notPending := true, false
+	notPending := false
 	cases := []struct {
-		name        string
-		status      string
-		wantStatus  string
-		wantPending *bool
-		wantCodes   []string
+		name          string
+		status        string
+		wantStatus    string
+		wantPending   *bool
+		wantSubmitted bool
+		wantCodes     []string
 	}{
-		{"submitted is approved with a pending order", "submitted", store.RequestApproved, &pending, nil},
-		{"approved excludes a pending order", "approved", store.RequestApproved, &notPending, nil},
-		{"pending", "pending", store.RequestPending, nil, nil},
-		{"rejected", "rejected", store.RequestRejected, nil, nil},
-		{"unknown", "done", "", nil, []string{"invalid_value:filters[status]"}},
+		{"submitted matches waiting requests", "submitted", "", nil, true, nil},
+		{"approved excludes a pending order", "approved", store.RequestApproved, &notPending, false, nil},
+		{"pending", "pending", store.RequestPending, nil, false, nil},
+		{"rejected", "rejected", store.RequestRejected, nil, false, nil},
+		{"unknown", "done", "", nil, false, []string{"invalid_value:filters[status]"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -296,6 +297,9 @@ func TestParseRequestListQueryStatus(t *testing.T) {
 			}
 			if fmt.Sprint(deref(q.Filter.OrderPending)) != fmt.Sprint(deref(tc.wantPending)) {
 				t.Errorf("order pending = %v, expected %v", deref(q.Filter.OrderPending), deref(tc.wantPending))
+			}
+			if q.Filter.Submitted != tc.wantSubmitted {
+				t.Errorf("submitted = %v, expected %v", q.Filter.Submitted, tc.wantSubmitted)
 			}
 		})
 	}

@@ -34,25 +34,25 @@ type PlacedOrder struct {
 // details is the part of a validated order kept as JSON with the order.
 // The card number and CVV are not in it: only brand and last four digits.
 type details struct {
-	Usages                      []string         `json:"usages"`
-	ServerPlatformID            int              `json:"server_platform_id"`
-	CACertID                    string           `json:"ca_cert_id,omitempty"`
-	ShipInfo                    *ShipInfo        `json:"ship_info,omitempty"`
-	Contacts                    []Contact        `json:"contacts,omitempty"`
-	OrganizationContact         *Contact         `json:"organization_contact,omitempty"`
-	TechnicalContact            *Contact         `json:"technical_contact,omitempty"`
-	AdditionalEmails            []string         `json:"additional_emails,omitempty"`
-	CustomRenewalMessage        string           `json:"custom_renewal_message,omitempty"`
-	Comments                    string           `json:"comments,omitempty"`
-	UserIDAssignments           []int64          `json:"user_id_assignments,omitempty"`
-	RenewedThumbprint           string           `json:"renewed_thumbprint,omitempty"`
-	Validity                    Validity         `json:"validity"`
-	PaymentMethod               string           `json:"payment_method"`
-	CardBrand                   string           `json:"card_brand,omitempty"`
-	CardLastFour                string           `json:"card_last_four,omitempty"`
-	BillingAddress              *BillingAddress  `json:"billing_address,omitempty"`
-	DisableRenewalNotifications bool             `json:"disable_renewal_notifications"`
-	PromoCode                   string           `json:"promo_code,omitempty"`
+	Usages                      []string        `json:"usages"`
+	ServerPlatformID            int             `json:"server_platform_id"`
+	CACertID                    string          `json:"ca_cert_id,omitempty"`
+	ShipInfo                    *ShipInfo       `json:"ship_info,omitempty"`
+	Contacts                    []Contact       `json:"contacts,omitempty"`
+	OrganizationContact         *Contact        `json:"organization_contact,omitempty"`
+	TechnicalContact            *Contact        `json:"technical_contact,omitempty"`
+	AdditionalEmails            []string        `json:"additional_emails,omitempty"`
+	CustomRenewalMessage        string          `json:"custom_renewal_message,omitempty"`
+	Comments                    string          `json:"comments,omitempty"`
+	UserIDAssignments           []int64         `json:"user_id_assignments,omitempty"`
+	RenewedThumbprint           string          `json:"renewed_thumbprint,omitempty"`
+	Validity                    Validity        `json:"validity"`
+	PaymentMethod               string          `json:"payment_method"`
+	CardBrand                   string          `json:"card_brand,omitempty"`
+	CardLastFour                string          `json:"card_last_four,omitempty"`
+	BillingAddress              *BillingAddress `json:"billing_address,omitempty"`
+	DisableRenewalNotifications bool            `json:"disable_renewal_notifications"`
+	PromoCode                   string          `json:"promo_code,omitempty"`
 }
 
 // Details decodes the JSON details stored with an order.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -59,7 +60,55 @@ func (c *testClock) Advance(d time.Duration) {
 // issuingCACertID is the ca_cert_id the fixture gives its issuing CA.
 const issuingCACertID = "ISSUING1"
 
+// hierarchies are development CA hierarchies shared by the tests, because
+// generating their RSA-3072 and P-384 keys takes most of a fixture's time.
+// The second one is for a CA that the Service under test does not serve.
+var (
+	hierarchyOnce [2]sync.Once
+	hierarchies   [2]*issuance.Hierarchy
+	hierarchyErrs [2]error
+	hierarchyDir  string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "revocation-test-ca-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	hierarchyDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// sharedHierarchy returns shared hierarchy number index (0 or 1). It
+// starts an hour ago, so that backdated responder certificates fit inside
+// the issuing CA's validity.
+func sharedHierarchy(t *testing.T, index int) *issuance.Hierarchy {
+	t.Helper()
+	hierarchyOnce[index].Do(func() {
+		keyDir := filepath.Join(hierarchyDir, fmt.Sprint(index))
+		if err := os.Mkdir(keyDir, 0o700); err != nil {
+			hierarchyErrs[index] = err
+			return
+		}
+		hierarchies[index], hierarchyErrs[index] = issuance.CreateDevelopmentHierarchy(keyDir, time.Now().UTC().Add(-time.Hour))
+	})
+	if hierarchyErrs[index] != nil {
+		t.Fatal(hierarchyErrs[index])
+	}
+	return hierarchies[index]
+}
+
 func newFixture(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	return newFixtureWithHierarchy(t, cfg, 0)
+}
+
+// newFixtureWithHierarchy builds a fixture on shared hierarchy number
+// hierarchyIndex.
+func newFixtureWithHierarchy(t *testing.T, cfg Config, hierarchyIndex int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -70,12 +119,7 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 
-	// The hierarchy starts an hour ago, so that backdated responder
-	// certificates fit inside the issuing CA's validity.
-	hierarchy, err := issuance.CreateDevelopmentHierarchy(t.TempDir(), time.Now().UTC().Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
+	hierarchy := sharedHierarchy(t, hierarchyIndex)
 	rootID, err := st.InsertCA(ctx, store.CA{CACertID: "ROOT1", Role: store.CARoot, CommonName: hierarchy.Root.Subject.CommonName,
 		CertDER: hierarchy.RootDER, KeyURI: hierarchy.RootKeyURI})
 	if err != nil {

@@ -78,7 +78,7 @@ func seedRequest(f *testing.F, issuer, leaf *x509.Certificate, hash crypto.Hash,
 
 // FuzzParseOCSPRequest checks that parseOCSPRequest never panics, rejects
 // what the size bound rejects, and returns only requests the responder can
-// answer: one CertID with its raw bytes, a serial number, hashes of the
+// respond to: one CertID with its raw bytes, a serial number, hashes of the
 // algorithm's length, and a nonce of 1 to 128 octets when there is one.
 func FuzzParseOCSPRequest(f *testing.F) {
 	issuer, leaf := fuzzCertificates(f)

@@ -245,7 +245,7 @@ func TestOCSPMalformedRequest(t *testing.T) {
 
 func TestOCSPUnknownIssuerUnauthorized(t *testing.T) {
 	f := newFixture(t, Config{})
-	other := newFixture(t, Config{})
+	other := newFixtureWithHierarchy(t, Config{}, 1)
 	foreign := other.issue()
 
 	resp := f.svc.Respond(f.ctx, ocspRequestFor(t, foreign.cert, other.issuer.Cert, crypto.SHA1))

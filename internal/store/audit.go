@@ -15,8 +15,8 @@ import (
 )
 
 // Audit event types. The store writes most of them itself, inside the
-// transaction of the change they record; the others have no state change
-// of their own and are written with RecordAudit.
+// transaction of the change they record. The others have no state change
+// of their own, so callers write them with RecordAudit.
 const (
 	AuditServerStarted = "server.started" // RecordAudit: the configuration at start
 	AuditCAKeyLoaded   = "ca.key_loaded"  // RecordAudit: an issuing CA's key was opened
@@ -161,10 +161,10 @@ func (r *AuditRecord) Canonical() ([]byte, error) {
 	})
 }
 
-// ExportLine returns the row as one line of JSON, without the newline: the
-// canonical JSON with "prev_hash" and "hash" (lower-case hex) added at the
-// end, so that cutting the line at `,"prev_hash":` and closing the brace
-// gives back the bytes the hash covers.
+// ExportLine returns the row as one line of JSON, without the newline. The
+// line is the canonical JSON with "prev_hash" and "hash" (lower-case hex)
+// added at the end. Cutting it at the last `,"prev_hash":` and closing the
+// brace gives back the bytes the hash covers.
 func (r *AuditRecord) ExportLine() ([]byte, error) {
 	canonical, err := r.Canonical()
 	if err != nil {
@@ -334,9 +334,9 @@ func (v *AuditVerification) Intact() bool { return v.Problem == "" }
 // result.
 func (s *Store) VerifyAudit(ctx context.Context, anchors ...AuditAnchor) (*AuditVerification, error) {
 	v := &AuditVerification{HeadHash: auditGenesis}
-	wanted := map[int64][]byte{}
+	expected := map[int64][]byte{}
 	for _, a := range anchors {
-		wanted[a.ID] = a.Hash
+		expected[a.ID] = a.Hash
 	}
 	seen := map[int64]bool{}
 
@@ -346,7 +346,7 @@ func (s *Store) VerifyAudit(ctx context.Context, anchors ...AuditAnchor) (*Audit
 			v.BrokenAt, v.Problem = r.ID, problem
 			return errBroken
 		}
-		if hash, ok := wanted[r.ID]; ok {
+		if hash, ok := expected[r.ID]; ok {
 			seen[r.ID] = true
 			if !bytes.Equal(hash, r.Hash) {
 				v.BrokenAt = r.ID

@@ -10,7 +10,7 @@ import (
 
 // VacuumInto writes a copy of the database to path, which must not exist.
 // VACUUM INTO reads inside one read transaction, so the copy is a
-// consistent snapshot even while the server writes; in WAL mode it does not
+// consistent snapshot even while the server writes. In WAL mode it does not
 // block those writers.
 func (s *Store) VacuumInto(ctx context.Context, path string) error {
 	if _, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {

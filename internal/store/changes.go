@@ -116,14 +116,15 @@ func (s *Store) SetRenewalStatus(ctx context.Context, accountID, orderID int64, 
 }
 
 // ReplaceCSR adds or replaces the key material of an order that is not yet
-// issued (or whose reissue waits).
+// issued (or whose reissue waits). A waiting_pickup order returns to
+// pending, and its pickup codes stop working.
 func (s *Store) ReplaceCSR(ctx context.Context, accountID, orderID int64, km KeyMaterial) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		o, err := lockOrder(ctx, tx, accountID, orderID)
 		if err != nil {
 			return err
 		}
-		if o.Status != OrderNeedsApproval && o.Status != OrderPending && o.Status != OrderReissuePending {
+		if o.Status != OrderNeedsApproval && o.Status != OrderPending && o.Status != OrderReissuePending && o.Status != OrderWaitingPickup {
 			return &StateError{OrderID: orderID, Status: o.Status}
 		}
 		if started, err := signingStarted(ctx, tx, orderID); err != nil || started {
@@ -137,6 +138,11 @@ func (s *Store) ReplaceCSR(ctx context.Context, accountID, orderID int64, km Key
 			km.CSRPEM, km.PublicKey, km.KeyType, km.KeySize, formatTime(now()), orderID)
 		if err != nil {
 			return fmt.Errorf("replace CSR of order %d: %w", orderID, err)
+		}
+		if o.Status == OrderWaitingPickup {
+			if err := withdrawPickupTx(ctx, tx, o); err != nil {
+				return err
+			}
 		}
 		return appendAudit(ctx, tx, orderChangeEvent(AuditOrderKeyReplaced, accountID, orderID, map[string]any{
 			"key_type": km.KeyType, "key_size": km.KeySize, "public_key_sha256": fingerprintOrEmpty(km.PublicKey)}))

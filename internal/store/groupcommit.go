@@ -114,7 +114,8 @@ func (g *groupCommitter) failQueued() {
 	}
 }
 
-// runBatch runs the requests of batch in one transaction and answers each.
+// runBatch runs the requests of batch in one transaction and sends each its
+// outcome.
 func (g *groupCommitter) runBatch(batch []*writeRequest) {
 	started := time.Now()
 	live := batch[:0]
@@ -230,7 +231,8 @@ func (g *groupCommitter) submit(ctx context.Context, fn func(tx *sql.Tx) error) 
 		}
 		return r, <-r.done
 	case <-g.stopped:
-		// The writer answers every request it took before it stops.
+		// The writer sends the outcome of every request it took before it
+		// stops.
 		select {
 		case err := <-r.done:
 			return r, err

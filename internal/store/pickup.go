@@ -249,3 +249,14 @@ func (s *Store) RedeemPickup(ctx context.Context, codeID int64, km KeyMaterial, 
 		return setOrderStatus(ctx, tx, o.ID, o.AccountID, OrderPending, now())
 	})
 }
+
+// withdrawPickupTx ends the pickup of a waiting_pickup order that received
+// its key by other means (a CSR sent with the API key): its codes stop
+// working and the order returns to pending, ready for issuance.
+func withdrawPickupTx(ctx context.Context, tx *sql.Tx, o *Order) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE pickup_codes SET status = ? WHERE order_id = ? AND status IN (?, ?)`,
+		PickupWithdrawn, o.ID, PickupActive, PickupLocked); err != nil {
+		return fmt.Errorf("withdraw pickup codes of order %d: %w", o.ID, err)
+	}
+	return setOrderStatus(ctx, tx, o.ID, o.AccountID, OrderPending, now())
+}

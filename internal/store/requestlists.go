@@ -12,10 +12,14 @@ type RequestFilter struct {
 	Type   string
 	Status string
 	// OrderPending, when set, requires the request's order to be pending
-	// (true) or not pending (false). The API shows an approved request of a
-	// pending order as "submitted", and filters on that status with it.
+	// or waiting_pickup (true), or neither (false). The API shows an
+	// approved request of such an order as "submitted", and filters on that
+	// status with it.
 	OrderPending *bool
-	ContainerID  int64
+	// Submitted matches what the API shows as "submitted": a revoke request
+	// waiting for approval, or an approved request of a pending order.
+	Submitted   bool
+	ContainerID int64
 	// Search matches the common name of the request's order, which is the
 	// organization's name.
 	Search *TextMatch
@@ -78,11 +82,14 @@ func buildRequestFilter(accountID int64, f RequestFilter) *listQuery {
 	if f.Status != "" {
 		q.where("r.status = ?", f.Status)
 	}
+	if f.Submitted {
+		q.where("(r.status = ? OR (r.status = ? AND o.status IN (?, ?)))", RequestSubmitted, RequestApproved, OrderPending, OrderWaitingPickup)
+	}
 	if f.OrderPending != nil {
 		if *f.OrderPending {
-			q.where("o.status = ?", OrderPending)
+			q.where("o.status IN (?, ?)", OrderPending, OrderWaitingPickup)
 		} else {
-			q.where("o.status <> ?", OrderPending)
+			q.where("o.status NOT IN (?, ?)", OrderPending, OrderWaitingPickup)
 		}
 	}
 	if f.ContainerID != 0 {

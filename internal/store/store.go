@@ -36,6 +36,7 @@ type Store struct {
 	// writes runs every write transaction, several per commit under load
 	// (see groupcommit.go).
 	writes *groupCommitter
+	stmts  stmtCache
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies all
@@ -87,24 +88,27 @@ func (s *Store) migrate(ctx context.Context) error {
 // closes the database.
 func (s *Store) Close() error {
 	s.writes.close()
+	s.stmts.close()
 	return s.db.Close()
 }
 
 // DB exposes the handle for tests that inspect rows directly.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// SetTransactionHook sets a function that receives, for every write
-// transaction, how long it waited for the writer, how long the batch that
-// ran it took from BEGIN to the end of COMMIT or ROLLBACK (see
-// groupcommit.go), and the error it ended with. Set it before the store is
-// used concurrently.
-func (s *Store) SetTransactionHook(hook func(wait, elapsed time.Duration, err error)) { s.txHook = hook }
+// SetTransactionHook sets a function that receives three values for every
+// write transaction. wait is how long it waited for the writer, elapsed how
+// long the batch that ran it took from BEGIN to the end of COMMIT or
+// ROLLBACK (see groupcommit.go), and err the error it ended with. Set the
+// hook before the store is used concurrently.
+func (s *Store) SetTransactionHook(hook func(wait, elapsed time.Duration, err error)) {
+	s.txHook = hook
+}
 
 // withTx runs fn in one transaction and commits it, or rolls it back when
 // fn returns an error. Under load, fn shares its transaction and commit
-// with other withTx calls, each inside its own savepoint, so fn sees the
-// changes of the functions before it in the batch, as it would if they had
-// committed just before. fn must not call another Store method that
+// with other withTx calls, each inside its own savepoint. fn then reads the
+// changes of the functions before it in the batch, as if they had
+// committed just before it. fn must not call another Store method that
 // writes, because withTx does not nest. A panic in fn is raised again in
 // the caller.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {

@@ -30,6 +30,9 @@ func (t *Token) GenerateKey(alg Algorithm, label string) (*Key, error) { return 
 // FindKey returns an error in a build without cgo.
 func (t *Token) FindKey(id []byte, label string) (*Key, error) { return nil, errNoCgo }
 
+// FindKeyByLabel returns an error in a build without cgo.
+func (t *Token) FindKeyByLabel(label string) (*Key, error) { return nil, errNoCgo }
+
 // WriteCertificates returns an error in a build without cgo.
 func (t *Token) WriteCertificates(key *Key, leaf *x509.Certificate, chain []*x509.Certificate) error {
 	return errNoCgo

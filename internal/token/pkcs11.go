@@ -177,6 +177,26 @@ func (t *Token) FindKey(id []byte, label string) (*Key, error) {
 	return &Key{Signer: signer, ID: id, Label: label}, nil
 }
 
+// FindKeyByLabel returns the key pair labelled label.
+func (t *Token) FindKeyByLabel(label string) (*Key, error) {
+	signers, err := t.ctx.FindKeyPairs(nil, []byte(label))
+	if err != nil {
+		return nil, fmt.Errorf("find key %q on token %q: %w", label, t.Label, err)
+	}
+	switch len(signers) {
+	case 0:
+		return nil, fmt.Errorf("no key pair labelled %q on token %q", label, t.Label)
+	case 1:
+	default:
+		return nil, fmt.Errorf("%d key pairs are labelled %q on token %q; remove the extra ones", len(signers), label, t.Label)
+	}
+	id, err := t.ctx.GetAttribute(signers[0], crypto11.CkaId)
+	if err != nil || id == nil {
+		return nil, fmt.Errorf("read CKA_ID of key %q on token %q: %v", label, t.Label, err)
+	}
+	return &Key{Signer: signers[0], ID: id.Value, Label: label}, nil
+}
+
 // WriteCertificates stores the certificate beside its key (same CKA_ID and
 // label) and each CA certificate of chain under its own CKA_ID and its
 // common name. A certificate already on the token is left as it is, so a

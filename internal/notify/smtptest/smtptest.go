@@ -39,6 +39,9 @@ type Config struct {
 	// TLS, when set, makes the server offer STARTTLS and require it
 	// before AUTH and MAIL.
 	TLS *tls.Config
+	// ImplicitTLS makes the server start TLS with TLS on connect, as on
+	// port 465 (RFC 8314 §3.3), instead of offering STARTTLS.
+	ImplicitTLS bool
 	// Username and Password, when set, make the server offer AUTH PLAIN
 	// and require it before MAIL.
 	Username string
@@ -148,7 +151,16 @@ func (s *Server) accept() {
 			defer s.wg.Done()
 			defer conn.Close()
 			_ = conn.SetDeadline(time.Now().Add(time.Minute))
-			(&session{server: s, conn: conn, text: textproto.NewConn(conn)}).serve()
+			c := &session{server: s, conn: conn}
+			if s.config.ImplicitTLS {
+				tlsConn := tls.Server(conn, s.config.TLS)
+				if err := tlsConn.Handshake(); err != nil {
+					return
+				}
+				c.conn, c.tls = tlsConn, true
+			}
+			c.text = textproto.NewConn(c.conn)
+			c.serve()
 		}()
 	}
 }
