@@ -161,6 +161,14 @@ func (s *Service) Duplicate(ctx context.Context, caller *store.Caller, orderID i
 	if err != nil {
 		return nil, notFound(err, "order", orderID)
 	}
+	validated, err := s.store.HasActiveValidation(ctx, o.OrganizationID, "ds")
+	if err != nil {
+		return nil, internal(err, "read validation")
+	}
+	if !validated {
+		return nil, errs.New(errs.BadRequest, "organization_not_validated",
+			"organization %d of order %d has no active ds validation, so no duplicate can be issued; submit a validation first", o.OrganizationID, orderID)
+	}
 	certID, err := s.store.AddDuplicate(ctx, caller.Account.ID, orderID, keyMaterial(parsed))
 	if e := stateError(err, "have a duplicate; only an issued order can"); e != nil {
 		return nil, e
