@@ -1,10 +1,11 @@
 package e2e
 
 // This file runs the provisioning flows end to end against the real
-// server: e-mail delivery through an SMTP relay in the test process (with
-// STARTTLS and AUTH PLAIN), the outbox default, the client app's pickup
-// with a key generated on a SoftHSM2 token, the operator's token
-// provisioning and shipment, renewal notices and renewal links.
+// server. E-mail goes through an SMTP relay in the test process, with
+// STARTTLS and AUTH PLAIN, or to the outbox by default. The client app
+// collects a certificate for a key it generates on a SoftHSM2 token, and
+// the operator provisions and ships a token. Renewal notices and renewal
+// links are checked too.
 
 import (
 	"bytes"
@@ -260,10 +261,10 @@ func (c *customerTokens) signOnToken(t *testing.T, label, pin, keyLabel string, 
 }
 
 // checkKeyOnToken checks that the certificate certifies the key pair
-// labelled keyLabel on the token (a signature made on the token verifies
-// with the certificate's public key), that the token holds the
-// certificate beside the key, and that the private key can never leave
-// the token.
+// labelled keyLabel on the token: a signature made on the token verifies
+// with the certificate's public key. It also checks that the certificate
+// is stored beside the key and that the private key can never leave the
+// token.
 func (c *customerTokens) checkKeyOnToken(t *testing.T, label, pin, keyLabel string, leaf *x509.Certificate) {
 	t.Helper()
 	data := []byte(fmt.Sprintf("document signed on token %s at %s", label, time.Now()))
@@ -399,8 +400,8 @@ func TestEmailOrderMailsCertificateAndRenewalNotice(t *testing.T) {
 	s := startServerEnv(t, t.TempDir(), relay.env, relay.args...)
 	orgID := createValidatedOrganization(t, s, s.Key, "Mail Flow Inc")
 
-	// Issued first, so that every renewal pass that sees the next order
-	// has seen this one.
+	// Issued first, so that every renewal pass that checks the next order
+	// has checked this one too.
 	silent := emailOrder(orgID, csrPEM(t, newECKey(t, elliptic.P256())))
 	silent["order_validity"] = map[string]any{"days": 5}
 	silent["disable_renewal_notifications"] = true

@@ -7,6 +7,8 @@
 #                     a development key ceremony (unencrypted file keys), with
 #                     the development intermediate retired
 #   PORT=18080        loopback port of the server
+#   SERVER_ARGS=...   more flags for docsign-ca serve, such as
+#                     "--pprof-listen 127.0.0.1:6060" to take a CPU profile
 #
 # Every other argument goes to docsign-bench, for example:
 #   ISSUER=ecdsa-p256 examples/bench.sh --orders 2000 --clients 16 --out p256.json
@@ -35,7 +37,8 @@ start_server() {
 		echo "bench.sh: 127.0.0.1:$port is in use by another server; set PORT" >&2
 		exit 1
 	fi
-	"$work/docsign-ca" serve --listen "127.0.0.1:$port" --data-dir "$data" --auto-validate --rate-limit off "$@" \
+	# shellcheck disable=SC2086 # SERVER_ARGS holds several flags.
+	"$work/docsign-ca" serve --listen "127.0.0.1:$port" --data-dir "$data" --auto-validate --rate-limit off ${SERVER_ARGS:-} "$@" \
 		>>"$work/server.log" 2>&1 &
 	server_pid=$!
 	for _ in $(seq 100); do

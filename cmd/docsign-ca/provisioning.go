@@ -104,7 +104,7 @@ func newSender(cfg provisioningConfig, dataDir string, log *slog.Logger) (notify
 		}
 		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(pemBytes) {
-			return nil, fmt.Errorf("--smtp-ca-file %s holds no PEM certificate", cfg.smtpCAFile)
+			return nil, fmt.Errorf("--smtp-ca-file %s contains no PEM certificate", cfg.smtpCAFile)
 		}
 	}
 	sender, err := notify.NewSMTPSender(strings.TrimSpace(cfg.smtpURL), roots)

@@ -259,7 +259,7 @@ func waitForCertificate(ctx context.Context, st *store.Store, orderID int64, wai
 			return nil, nil, err
 		}
 		if o.IssueError != "" {
-			return nil, nil, fmt.Errorf("the CA refused to issue order %d: %s", orderID, o.IssueError)
+			return nil, nil, fmt.Errorf("issuance of order %d failed: %s; the key stays on the token, so fix the cause and run the same command again", orderID, o.IssueError)
 		}
 		if time.Now().After(deadline) {
 			return nil, nil, fmt.Errorf("order %d is not issued after %s; check that `docsign-ca serve` runs on this data directory and that the organization is validated, "+

@@ -35,7 +35,7 @@ func newClient(server, caFile, code string) (*client, error) {
 		}
 		roots := x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(pemBytes) {
-			return nil, fmt.Errorf("--server-ca-file %s holds no PEM certificate", caFile)
+			return nil, fmt.Errorf("--server-ca-file %s contains no PEM certificate", caFile)
 		}
 		transport.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}
@@ -60,7 +60,7 @@ func (e *apiError) has(code string) bool {
 	return false
 }
 
-// post sends body as JSON and decodes a 2xx answer into out. It returns
+// post sends body as JSON and decodes a 2xx response into out. It returns
 // the status, or an *apiError for an error envelope.
 func (c *client) post(ctx context.Context, path string, body map[string]any, out any) (int, error) {
 	raw, err := json.Marshal(body)
@@ -79,14 +79,14 @@ func (c *client) post(ctx context.Context, path string, body map[string]any, out
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return 0, fmt.Errorf("read the answer to POST %s: %w", path, err)
+		return 0, fmt.Errorf("read the response to POST %s: %w", path, err)
 	}
 
 	if resp.StatusCode >= 300 {
 		return resp.StatusCode, decodeError(resp.StatusCode, path, data)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return resp.StatusCode, fmt.Errorf("the answer to POST %s is not the expected JSON: %w", path, err)
+		return resp.StatusCode, fmt.Errorf("the response to POST %s is not the expected JSON: %w", path, err)
 	}
 	return resp.StatusCode, nil
 }
@@ -100,7 +100,7 @@ func decodeError(status int, path string, data []byte) error {
 	}
 	e := &apiError{Status: status}
 	if json.Unmarshal(data, &env) != nil || len(env.Errors) == 0 {
-		e.Text = fmt.Sprintf("POST %s answered %d", path, status)
+		e.Text = fmt.Sprintf("POST %s failed with status %d", path, status)
 		return e
 	}
 	var parts []string

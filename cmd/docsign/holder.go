@@ -23,7 +23,7 @@ type keyHolder interface {
 	generate(alg token.Algorithm) (crypto.Signer, error)
 	// existing returns the key an earlier run generated.
 	existing() (crypto.Signer, error)
-	// store keeps the certificate with the key and says where.
+	// store saves the certificate with the key and returns where it went.
 	store(leaf *x509.Certificate, chain []*x509.Certificate) (string, error)
 	describe() string
 	Close() error
@@ -141,7 +141,7 @@ func (h *fileHolder) existing() (crypto.Signer, error) {
 	}
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("key file %s holds no PKCS #8 PRIVATE KEY block", h.path)
+		return nil, fmt.Errorf("key file %s contains no PKCS #8 PRIVATE KEY block", h.path)
 	}
 	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
@@ -149,7 +149,7 @@ func (h *fileHolder) existing() (crypto.Signer, error) {
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("key file %s holds a key that cannot sign", h.path)
+		return nil, fmt.Errorf("key file %s contains a key that cannot sign", h.path)
 	}
 	return signer, nil
 }

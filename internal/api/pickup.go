@@ -96,8 +96,8 @@ func clientAddress(r *http.Request) string {
 	return host
 }
 
-// pickupBody reads the code and the csr field from a pickup request. It
-// answers the request itself on failure.
+// pickupBody reads the code and the csr field from a pickup request. On
+// failure it writes the error response itself and returns false.
 func (s *Server) pickupBody(w http.ResponseWriter, r *http.Request) (code string, csrValue any, ok bool) {
 	addr := clientAddress(r)
 	if wait := s.pickups.lockedFor(addr, time.Now()); wait > 0 {
@@ -132,8 +132,8 @@ func (s *Server) pickupBody(w http.ResponseWriter, r *http.Request) (code string
 	return code, body["csr"], true
 }
 
-// pickupFailed answers a pickup error and counts a wrong or used code
-// against the client's address.
+// pickupFailed writes the error response of a pickup request and counts a
+// wrong or used code against the client's address.
 func (s *Server) pickupFailed(w http.ResponseWriter, r *http.Request, err error) {
 	if order.PickupCodeIsFailure(err) {
 		s.pickups.fail(clientAddress(r), time.Now())
@@ -176,8 +176,8 @@ type pickupResultView struct {
 	CertificateChain []chainEntry `json:"certificate_chain,omitempty"`
 }
 
-// writePickupResult answers 200 with the chain once the certificate is
-// issued, and 202 while it is pending or after the CA refused it.
+// writePickupResult responds 200 with the chain once the certificate is
+// issued, and 202 while it is pending or after its issuance failed.
 func writePickupResult(w http.ResponseWriter, res *order.PickupResult) {
 	v := pickupResultView{OrderID: res.OrderID, CertificateID: res.CertificateID}
 	switch {

@@ -34,7 +34,7 @@ func (c *Composer) now() time.Time {
 	return time.Now()
 }
 
-// orderFacts is what every message about an order reads.
+// orderFacts are the order data that every message about an order reads.
 type orderFacts struct {
 	order        *store.Order
 	details      *order.DetailsView

@@ -21,9 +21,9 @@ const (
 )
 
 // Worker sends the queued notifications. A failed attempt is retried after
-// RetryMin, doubling up to RetryMax; with the defaults a message is tried
-// for about three days (7 attempts in the first hour, then one an hour)
-// before it is marked failed.
+// RetryMin, and the wait doubles up to RetryMax. With the defaults a
+// message is tried 7 times in the first hour and then once an hour, for
+// about three days, before it is marked failed.
 type Worker struct {
 	Store    *store.Store
 	Composer *Composer
@@ -118,6 +118,8 @@ func (w *Worker) deliver(ctx context.Context, n store.Notification) bool {
 		return false
 	}
 
+	// TODO: an operator command that lists failed messages and queues them
+	// again; until then only this log line names them.
 	if n.Attempts >= w.maxAttempts() || errors.Is(err, errNoRecipients) {
 		w.Log.Error("e-mail given up", "notification_id", n.ID, "kind", n.Kind, "order_id", n.OrderID,
 			"attempts", n.Attempts, "error", err)

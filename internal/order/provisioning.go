@@ -21,8 +21,8 @@ type ProvisioningInfo struct {
 	RenewedByOrderID int64
 }
 
-// PickupState describes a pickup code without the code, which only its
-// hash stores.
+// PickupState is the state of a pickup code. The code itself is not in it,
+// because only its hash is stored.
 type PickupState struct {
 	// Status is active, expired, redeemed, locked or withdrawn.
 	Status     string

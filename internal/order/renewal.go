@@ -34,6 +34,9 @@ func (s *Service) linkRenewedThumbprint(req *DSOrgRequest, cert *store.Certifica
 
 // checkRenewedOnce rejects a second renewal of an order. A rejected or
 // canceled renewal renewed nothing and does not count.
+// NOTE: two renewals placed at the same moment can both pass this check;
+// the orders_one_renewal index then stores one, and the other request
+// fails with internal_error instead of this 400.
 func (s *Service) checkRenewedOnce(ctx context.Context, renewedID int64, path string, problems *errs.List) {
 	existing, err := s.store.RenewalOrder(ctx, renewedID)
 	if err != nil {

@@ -127,6 +127,13 @@ func parseOCSPRequest(der []byte) (*ocspRequest, error) {
 		serial:    parsed.SerialNumber,
 		rawCertID: raw.TBSRequest.RequestList[0].CertID.FullBytes,
 	}
+	// RFC 6960 §4.1.1 makes issuerNameHash and issuerKeyHash digests made
+	// with hashAlgorithm, so each has the algorithm's output size.
+	// golang.org/x/crypto/ocsp does not check this.
+	if size := req.hash.Size(); len(req.nameHash) != size || len(req.keyHash) != size {
+		return nil, fmt.Errorf("the CertID's issuer hashes have %d and %d bytes, but %s hashes have %d",
+			len(req.nameHash), len(req.keyHash), req.hash, size)
+	}
 	for i, ext := range raw.TBSRequest.Extensions {
 		if !ext.Id.Equal(oidOCSPNonce) {
 			continue

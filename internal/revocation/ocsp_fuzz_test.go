@@ -76,10 +76,10 @@ func seedRequest(f *testing.F, issuer, leaf *x509.Certificate, hash crypto.Hash,
 	return out
 }
 
-// FuzzParseOCSPRequest checks that parseOCSPRequest never panics, rejects
-// what the size bound rejects, and returns only requests the responder can
-// respond to: one CertID with its raw bytes, a serial number, hashes of the
-// algorithm's length, and a nonce of 1 to 128 octets when there is one.
+// FuzzParseOCSPRequest checks that parseOCSPRequest never panics and
+// rejects what the size bound rejects. An accepted request has what the
+// responder needs: one CertID with its raw bytes, a serial number, hashes of
+// the algorithm's length, and a nonce of 1 to 128 octets when there is one.
 func FuzzParseOCSPRequest(f *testing.F) {
 	issuer, leaf := fuzzCertificates(f)
 	nonce, err := asn1.Marshal([]byte("0123456789abcdef"))
@@ -124,4 +124,44 @@ func FuzzParseOCSPRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseOCSPRequestChecksHashLength keeps the crasher that
+// FuzzParseOCSPRequest found: a CertID whose hashes do not have the size of
+// its hash algorithm is malformed, not a request for an unknown CA.
+func TestParseOCSPRequestChecksHashLength(t *testing.T) {
+	cases := []struct {
+		name     string
+		hash     crypto.Hash
+		nameSize int
+		keySize  int
+	}{
+		{"SHA-384 with SHA-512 sizes", crypto.SHA384, 64, 64},
+		{"SHA-1 with a short key hash", crypto.SHA1, 20, 19},
+		{"SHA-256 with an empty name hash", crypto.SHA256, 0, 32},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			request := &ocsp.Request{
+				HashAlgorithm: tc.hash, IssuerNameHash: make([]byte, tc.nameSize), IssuerKeyHash: make([]byte, tc.keySize),
+				SerialNumber: big.NewInt(7),
+			}
+			der, err := request.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := parseOCSPRequest(der); err == nil {
+				t.Fatalf("a %s CertID with %d- and %d-byte hashes was accepted", tc.hash, tc.nameSize, tc.keySize)
+			}
+		})
+	}
+
+	valid := &ocsp.Request{HashAlgorithm: crypto.SHA256, IssuerNameHash: make([]byte, 32), IssuerKeyHash: make([]byte, 32), SerialNumber: big.NewInt(7)}
+	der, err := valid.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseOCSPRequest(der); err != nil {
+		t.Fatalf("a SHA-256 CertID with 32-byte hashes was rejected: %v", err)
+	}
 }

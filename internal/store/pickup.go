@@ -93,10 +93,10 @@ func (s *Store) ClientAppOrdersReady(ctx context.Context, limit int) ([]int64, e
 	return ids, rows.Err()
 }
 
-// StartPickup moves a pending client_app order without key material, whose
-// organization has an active ds validation, to waiting_pickup; stores the
-// code's hash and queues its e-mail, in one transaction. An order in any
-// other state returns a *StateError and changes nothing.
+// StartPickup moves a pending client_app order without key material to
+// waiting_pickup when its organization has an active ds validation. In the
+// same transaction it stores the code's hash and queues its e-mail. An
+// order in any other state returns a *StateError and changes nothing.
 func (s *Store) StartPickup(ctx context.Context, orderID int64, code NewPickupCode) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		o, err := scanOrder(tx.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = ?`, orderID))

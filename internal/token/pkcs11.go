@@ -222,7 +222,7 @@ func (t *Token) importOnce(id []byte, label string, cert *x509.Certificate) erro
 		if bytes.Equal(existing.Raw, cert.Raw) {
 			return nil
 		}
-		return fmt.Errorf("token %q already holds another certificate with CKA_ID %x (subject %s); remove it or use a new token",
+		return fmt.Errorf("token %q already contains another certificate with CKA_ID %x (subject %s); remove it or use a new token",
 			t.Label, id, existing.Subject)
 	}
 	if err := t.ctx.ImportCertificateWithLabel(id, []byte(label), cert); err != nil {

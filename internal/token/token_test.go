@@ -205,7 +205,7 @@ func TestWriteCertificates(t *testing.T) {
 	}
 
 	other := testLeaf(t, caCert, caKey, key.Signer.Public(), 3)
-	if err := tok.WriteCertificates(key, other, nil); err == nil || !strings.Contains(err.Error(), "already holds another certificate") {
+	if err := tok.WriteCertificates(key, other, nil); err == nil || !strings.Contains(err.Error(), "already contains another certificate") {
 		t.Errorf("replacing the certificate: %v, expected an error", err)
 	}
 }
