@@ -83,6 +83,31 @@ func TestClientShapes(t *testing.T) {
 
 	_, certID := placeIssuedOrder(t, s, orgID)
 
+	t.Run("revoke body with Comment, as some clients send it", func(t *testing.T) {
+		_, other := placeIssuedOrder(t, s, orgID)
+		r := s.do("PUT", fmt.Sprintf("/services/v2/certificate/%d/revoke", other), s.Key,
+			map[string]any{"Comment": "key lost", "revocation_reason": "key_compromise"})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("revoke with Comment: %d %s", r.Status, r.Body)
+		}
+		v := r.JSON(t)
+		if v["status"] != "submitted" || v["type"] != "revoke" || v["comments"] != "key lost" {
+			t.Errorf("revoke request = %v, expected a submitted revoke request with the comment", v)
+		}
+	})
+
+	t.Run("revoke body of Venafi's connector", func(t *testing.T) {
+		_, other := placeIssuedOrder(t, s, orgID)
+		r := s.do("PUT", fmt.Sprintf("/services/v2/certificate/%d/revoke", other), s.Key,
+			map[string]any{"reason": "keyCompromise", "comment": ""})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("revoke with reason and comment: %d %s", r.Status, r.Body)
+		}
+		if status := r.JSON(t)["status"]; status != "submitted" {
+			t.Errorf("status = %v, expected submitted, which the connector checks", status)
+		}
+	})
+
 	t.Run("Accept application/zip on pem_all", func(t *testing.T) {
 		req, _ := http.NewRequest("GET", s.URL+fmt.Sprintf("/services/v2/certificate/%d/download/format/pem_all", certID), nil)
 		req.Header.Set("X-DC-DEVKEY", s.Key)

@@ -139,20 +139,30 @@ func parseReissue(tree any) (*order.ReissueRequest, error) {
 	return req, nil
 }
 
-func (s *Server) reissueOrder(w http.ResponseWriter, r *http.Request, caller *store.Caller) {
+// readReissue reads the order id and the body shared by reissue and
+// duplicate. It writes the error response itself and then returns ok false.
+func (s *Server) readReissue(w http.ResponseWriter, r *http.Request) (int64, *order.ReissueRequest, bool) {
 	id, err := pathID(r, "order")
 	if err != nil {
 		s.writeError(w, r, err)
-		return
+		return 0, nil, false
 	}
 	tree, err := readBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
-		return
+		return 0, nil, false
 	}
 	req, err := parseReissue(tree)
 	if err != nil {
 		s.writeError(w, r, err)
+		return 0, nil, false
+	}
+	return id, req, true
+}
+
+func (s *Server) reissueOrder(w http.ResponseWriter, r *http.Request, caller *store.Caller) {
+	id, req, ok := s.readReissue(w, r)
+	if !ok {
 		return
 	}
 	out, err := s.orders.Reissue(r.Context(), caller, id, req)
@@ -163,20 +173,11 @@ func (s *Server) reissueOrder(w http.ResponseWriter, r *http.Request, caller *st
 	writeJSON(w, http.StatusCreated, viewReissued(out))
 }
 
+// duplicateOrder reads the reissue body but uses only certificate.csr: a
+// duplicate keeps the order's hash and needs no approval.
 func (s *Server) duplicateOrder(w http.ResponseWriter, r *http.Request, caller *store.Caller) {
-	id, err := pathID(r, "order")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	tree, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	req, err := parseReissue(tree)
-	if err != nil {
-		s.writeError(w, r, err)
+	id, req, ok := s.readReissue(w, r)
+	if !ok {
 		return
 	}
 	out, err := s.orders.Duplicate(r.Context(), caller, id, req.CSR)
