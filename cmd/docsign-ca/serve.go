@@ -205,5 +205,16 @@ func openDataDir(ctx context.Context, dir string) (*store.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
-	return store.Open(ctx, filepath.Join(dir, "docsign.db"))
+
+	// Create the database file readable only by its owner; SQLite gives its
+	// -wal and -shm files the same mode.
+	path := filepath.Join(dir, "docsign.db")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create database file %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("create database file %s: %w", path, err)
+	}
+	return store.Open(ctx, path)
 }

@@ -74,9 +74,15 @@ func (s *Service) crlStale(published *publishedCRL, revoked []store.RevokedCerti
 		return true
 	}
 
+	// With no delay, any revocation missing from the CRL makes it stale,
+	// whatever its timestamp: revocation times come from the database's
+	// clock, which may run a second ahead of this service's.
 	cutoff := now.Add(-s.cfg.CRLDelay)
 	for _, r := range revoked {
-		if !published.serials[r.SerialNumber] && !r.RevokedAt.After(cutoff) {
+		if published.serials[r.SerialNumber] {
+			continue
+		}
+		if s.cfg.CRLDelay <= 0 || !r.RevokedAt.After(cutoff) {
 			return true
 		}
 	}
