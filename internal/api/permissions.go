@@ -64,7 +64,17 @@ var routeActions = map[string]order.Action{
 	// account view; the order package lets user viewers read others.
 	"GET /services/v2/user/{id}": order.ActionAccountView,
 
-	"GET /services/v2/container":      order.ActionContainerView,
+	"POST /services/v2/user":        order.ActionUserManage,
+	"PUT /services/v2/user/{id}":    order.ActionUserManage,
+	"DELETE /services/v2/user/{id}": order.ActionUserManage,
+
+	"GET /services/v2/container":               order.ActionContainerView,
+	"GET /services/v2/container/{id}/children": order.ActionContainerView,
+	"POST /services/v2/container":              order.ActionContainerManage,
+
+	"POST /services/v2/key":           order.ActionAPIKeyManage,
+	"GET /services/v2/key":            order.ActionAPIKeyView,
+	"DELETE /services/v2/key/{id}":    order.ActionAPIKeyManage,
 	"GET /services/v2/container/{id}": order.ActionContainerView,
 
 	"GET /services/v2/finance/balance": order.ActionFinanceView,

@@ -71,6 +71,7 @@ func (s *Server) routes() {
 	s.readRoutes()
 	s.revocationRoutes()
 	s.provisioningRoutes()
+	s.accountRoutes()
 	s.handle("GET /services/v2/certificate/intermediates", s.listIntermediates)
 }
 
