@@ -40,7 +40,7 @@ var routeActions = map[string]order.Action{
 	"POST /services/v2/order/certificate/{id}/csr":         order.ActionOrderChange,
 	"POST /services/v2/order/certificate/{id}/reissue":     order.ActionOrderChange,
 	"POST /services/v2/order/certificate/{id}/duplicate":   order.ActionOrderChange,
-	"POST /services/v2/order/certificate/{id}/pickup-code": order.ActionOrderChange,
+	"POST /services/v2/order/certificate/{id}/pickup-code": order.ActionPickupCodeIssue,
 	"PUT /services/v2/order/certificate/{id}/revoke":       order.ActionCertificateRevoke,
 	"PUT /services/v2/certificate/{id}/revoke":             order.ActionCertificateRevoke,
 

@@ -172,10 +172,11 @@ func (s *Server) listContainerChildren(w http.ResponseWriter, r *http.Request, c
 }
 
 // apiKeyBody is the body of POST key, a docsign-ca shape. expires_at is an
-// RFC 3339 time; empty means the key does not expire.
+// RFC 3339 time, and an empty one means the key does not expire. A missing
+// restriction takes the calling key's restriction.
 type apiKeyBody struct {
 	Name        string `json:"name"`
-	Restriction int    `json:"restriction"`
+	Restriction *int   `json:"restriction"`
 	ExpiresAt   string `json:"expires_at"`
 }
 

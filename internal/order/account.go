@@ -199,7 +199,7 @@ func (s *Service) User(ctx context.Context, caller *store.Caller, userID int64) 
 		userID = caller.User.ID
 	}
 	if userID != caller.User.ID {
-		if err := requireUserViewer(caller); err != nil {
+		if err := Authorize(caller, ActionUserView); err != nil {
 			return nil, err
 		}
 	}

@@ -22,6 +22,7 @@ const (
 	ActionOrderView         Action = "order.view"
 	ActionOrderPlace        Action = "order.place"
 	ActionOrderChange       Action = "order.change"
+	ActionPickupCodeIssue   Action = "pickup_code.issue"
 	ActionRequestView       Action = "request.view"
 	ActionRequestDecide     Action = "request.decide"
 	ActionCertificateView   Action = "certificate.view"
@@ -90,7 +91,7 @@ type Permission struct {
 	// Write marks an action that changes state. A view-only key
 	// (restriction 102) never performs one.
 	Write bool
-	// Roles may perform the action within their container subtree.
+	// Roles are the roles that may perform the action.
 	Roles []string
 	// Restrictions are the restricted API keys that allow the action. A
 	// key without restriction (0) allows whatever its user's role allows.
@@ -128,7 +129,8 @@ var PermissionTable = []Permission{
 	{ActionProductView, false, allRoles, anyViewKeys, "list and read products"},
 	{ActionOrderView, false, readerRoles, orderViewKeys, "list and read orders and their status changes"},
 	{ActionOrderPlace, true, orderRoles, orderKeys, "place an order (needs approval unless an administrator skips it)"},
-	{ActionOrderChange, true, orderRoles, orderKeys, "cancel, reissue or duplicate an order, replace its CSR, issue a pickup code"},
+	{ActionOrderChange, true, orderRoles, orderKeys, "cancel, reissue or duplicate an order, or replace its CSR"},
+	{ActionPickupCodeIssue, true, onlyAdmin, orderKeys, "issue a new pickup code for a client_app order"},
 	{ActionRequestView, false, readerRoles, orderViewKeys, "list and read requests"},
 	{ActionRequestDecide, true, onlyAdmin, orderKeys, "approve or reject a request"},
 	{ActionCertificateView, false, orderRoles, orderViewKeys, "download a certificate or its chain"},

@@ -34,6 +34,10 @@ func NewAPIKeySecret() (key string, hash []byte, prefix string, err error) {
 
 // subtree returns the ids of the caller's container and every container
 // below it.
+//
+// TODO: only users, containers and API keys are scoped to this subtree so
+// far. Orders, organizations and requests are still scoped to the whole
+// account.
 func (s *Service) subtree(ctx context.Context, caller *store.Caller) ([]int64, error) {
 	ids, err := s.store.ContainerSubtree(ctx, caller.Account.ID, caller.User.ContainerID)
 	if err != nil {
@@ -173,7 +177,7 @@ func (s *Service) UpdateUser(ctx context.Context, caller *store.Caller, id int64
 }
 
 // DeleteUser deletes a user of the caller's subtree and revokes its keys.
-// A caller cannot delete itself, so an account keeps an administrator.
+// A caller cannot delete itself.
 func (s *Service) DeleteUser(ctx context.Context, caller *store.Caller, id int64) error {
 	if id == caller.User.ID {
 		return errs.New(errs.BadRequest, "invalid_value:user_id",
@@ -229,8 +233,10 @@ func (s *Service) ContainerChildren(ctx context.Context, caller *store.Caller, i
 
 // APIKeyInput is the body of POST key.
 type APIKeyInput struct {
-	Name        string
-	Restriction int
+	Name string
+	// Restriction is nil when the body omits it: the new key then takes the
+	// restriction of the key that created it.
+	Restriction *int
 	// ExpiresAt is zero for a key that does not expire.
 	ExpiresAt time.Time
 }
@@ -245,11 +251,15 @@ type CreatedAPIKey struct {
 // create only keys with its own restriction, so a key never mints a wider
 // one.
 func (s *Service) CreateAPIKey(ctx context.Context, caller *store.Caller, in APIKeyInput) (*CreatedAPIKey, error) {
-	if !ValidKeyRestriction(in.Restriction) {
-		return nil, errs.New(errs.BadRequest, "invalid_value:restriction",
-			"restriction %d is not one of 0 (none), 100 (orders), 101 (orders, domains and organizations), 102 (view only), 103 (user management)", in.Restriction)
+	restriction := caller.KeyRestriction
+	if in.Restriction != nil {
+		restriction = *in.Restriction
 	}
-	if caller.KeyRestriction != KeyRestrictionNone && in.Restriction != caller.KeyRestriction {
+	if !ValidKeyRestriction(restriction) {
+		return nil, errs.New(errs.BadRequest, "invalid_value:restriction",
+			"restriction %d is not one of 0 (none), 100 (orders), 101 (orders, domains and organizations), 102 (view only), 103 (user management)", restriction)
+	}
+	if caller.KeyRestriction != KeyRestrictionNone && restriction != caller.KeyRestriction {
 		return nil, errs.New(errs.Forbidden, "access_denied|missing_permission",
 			"a key restricted to %s may create only keys with restriction %d", KeyRestrictionName(caller.KeyRestriction), caller.KeyRestriction)
 	}
@@ -264,7 +274,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, caller *store.Caller, in API
 	}
 	stored, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{
 		AccountID: caller.Account.ID, UserID: caller.User.ID, Name: in.Name,
-		Hash: hash, Prefix: prefix, Restriction: in.Restriction, ExpiresAt: in.ExpiresAt,
+		Hash: hash, Prefix: prefix, Restriction: restriction, ExpiresAt: in.ExpiresAt,
 	})
 	if err != nil {
 		return nil, internal(err, "create api key")

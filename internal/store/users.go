@@ -9,8 +9,7 @@ import (
 )
 
 // ContainerSubtree returns the id of a container of the account and of
-// every container below it. A user sees and acts only within the subtree
-// of its own container.
+// every container below it.
 func (s *Store) ContainerSubtree(ctx context.Context, accountID, rootID int64) ([]int64, error) {
 	rows, err := s.db.QueryContext(ctx,
 		`WITH RECURSIVE subtree(id) AS (
