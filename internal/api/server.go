@@ -71,12 +71,18 @@ func (s *Server) routes() {
 	s.readRoutes()
 	s.revocationRoutes()
 	s.provisioningRoutes()
+	s.accountRoutes()
 	s.handle("GET /services/v2/certificate/intermediates", s.listIntermediates)
 }
 
-// handle registers an authenticated API route.
+// handle registers an authenticated API route. The route's action in
+// routeActions is checked before fn runs.
 func (s *Server) handle(pattern string, fn func(http.ResponseWriter, *http.Request, *store.Caller)) {
-	s.mux.Handle(pattern, s.authenticated(fn))
+	action, ok := routeActions[pattern]
+	if !ok {
+		action = actionUnmapped
+	}
+	s.mux.Handle(pattern, s.authenticated(action, fn))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -150,7 +156,7 @@ type callerKey struct{}
 
 // authenticated resolves X-DC-DEVKEY to a caller. A missing or unknown key
 // gets 403 access_denied|access_denied_invalid_key, as CertCentral answers.
-func (s *Server) authenticated(fn func(http.ResponseWriter, *http.Request, *store.Caller)) http.Handler {
+func (s *Server) authenticated(action order.Action, fn func(http.ResponseWriter, *http.Request, *store.Caller)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimSpace(r.Header.Get("X-DC-DEVKEY"))
 		if key == "" {
@@ -175,6 +181,10 @@ func (s *Server) authenticated(fn func(http.ResponseWriter, *http.Request, *stor
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, caller))
+		if err := authorize(caller, action); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		s.idempotent(w, r, caller, fn)
 	})
 }

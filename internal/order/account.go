@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/docsign-ca/docsign-ca/internal/errs"
@@ -169,7 +170,13 @@ func (s *Service) ListUsers(ctx context.Context, caller *store.Caller, q *store.
 		}
 	}
 
-	users, total, err := s.store.ListUsers(ctx, caller.Account.ID, *q)
+	within, err := s.subtree(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	scoped := *q
+	scoped.Filter.WithinContainers = within
+	users, total, err := s.store.ListUsers(ctx, caller.Account.ID, scoped)
 	if err != nil {
 		return nil, internal(err, "list users")
 	}
@@ -192,14 +199,14 @@ func (s *Service) User(ctx context.Context, caller *store.Caller, userID int64) 
 		userID = caller.User.ID
 	}
 	if userID != caller.User.ID {
-		if err := requireUserViewer(caller); err != nil {
+		if err := Authorize(caller, ActionUserView); err != nil {
 			return nil, err
 		}
 	}
 
-	u, err := s.store.UserInAccount(ctx, caller.Account.ID, userID)
+	u, err := s.visibleUser(ctx, caller, userID)
 	if err != nil {
-		return nil, notFound(err, "user", userID)
+		return nil, err
 	}
 	c, err := s.store.Container(ctx, caller.Account.ID, u.ContainerID)
 	if err != nil {
@@ -227,14 +234,21 @@ type ContainerInfo struct {
 	Organizations []store.Organization
 }
 
-// Containers lists the caller's account's containers, oldest first.
+// Containers lists the containers of the caller's subtree, oldest first.
 func (s *Service) Containers(ctx context.Context, caller *store.Caller) ([]ContainerInfo, error) {
 	list, err := s.store.Containers(ctx, caller.Account.ID)
 	if err != nil {
 		return nil, internal(err, "list containers")
 	}
+	within, err := s.subtree(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]ContainerInfo, 0, len(list))
 	for _, c := range list {
+		if !slices.Contains(within, c.ID) {
+			continue
+		}
 		info, err := s.containerInfo(ctx, caller, c)
 		if err != nil {
 			return nil, err
@@ -244,11 +258,11 @@ func (s *Service) Containers(ctx context.Context, caller *store.Caller) ([]Conta
 	return out, nil
 }
 
-// Container returns a container of the caller's account.
+// Container returns a container of the caller's subtree.
 func (s *Service) Container(ctx context.Context, caller *store.Caller, id int64) (*ContainerInfo, error) {
-	c, err := s.store.Container(ctx, caller.Account.ID, id)
+	c, err := s.visibleContainer(ctx, caller, id)
 	if err != nil {
-		return nil, notFound(err, "container", id)
+		return nil, err
 	}
 	return s.containerInfo(ctx, caller, *c)
 }

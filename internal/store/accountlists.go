@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -154,6 +155,9 @@ func (s *Store) ValidationsOf(ctx context.Context, orgIDs []int64) (map[int64][]
 // UserFilter selects users. Zero fields select everything.
 type UserFilter struct {
 	ContainerID int64
+	// WithinContainers, when not empty, keeps only users whose container
+	// is one of these ids, such as the caller's container subtree.
+	WithinContainers []int64
 	// Search matches the username, first name, last name and e-mail address.
 	Search *TextMatch
 }
@@ -182,8 +186,16 @@ func UserSortFields() []string { return userSortColumns.fields() }
 func (s *Store) ListUsers(ctx context.Context, accountID int64, in UserListQuery) ([]User, int64, error) {
 	q := &listQuery{}
 	q.where("u.account_id = ?", accountID)
+	q.where("u.deleted_at IS NULL")
 	if in.Filter.ContainerID != 0 {
 		q.where("u.container_id = ?", in.Filter.ContainerID)
+	}
+	if ids := in.Filter.WithinContainers; len(ids) > 0 {
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		q.where("u.container_id IN (?"+strings.Repeat(", ?", len(ids)-1)+")", args...)
 	}
 	if in.Filter.Search != nil {
 		q.whereText(*in.Filter.Search, "u.username", "u.first_name", "u.last_name", "u.email")

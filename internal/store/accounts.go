@@ -21,6 +21,10 @@ const (
 	RoleAdministrator = "administrator"
 	RoleManager       = "manager"
 	RoleStandardUser  = "user"
+	// RoleLimitedUser places and manages orders like a standard user.
+	RoleLimitedUser = "limited_user"
+	// RoleFinanceManager reads orders and the account's finances.
+	RoleFinanceManager = "finance_manager"
 )
 
 // Account is a tenant of the CA.
@@ -60,6 +64,11 @@ type NewAccount struct {
 type Caller struct {
 	User    User
 	Account Account
+	// KeyID is the id of the API key that authenticated the request.
+	KeyID int64
+	// KeyRestriction is the key's CertCentral restriction id; 0 means the
+	// key allows whatever the user's role allows.
+	KeyRestriction int
 }
 
 // CreateAccount creates an account, its root container, its administrator
@@ -142,18 +151,21 @@ func (s *Store) CallerByKeyHash(ctx context.Context, hash []byte) (*Caller, erro
 	// Every API request runs this query, so it uses a prepared statement.
 	row := s.queryRow(ctx,
 		`SELECT `+userColumns+`, a.name, a.approval_policy, a.created_at,
-		        (SELECT MIN(c.id) FROM containers c WHERE c.account_id = a.id AND c.parent_id IS NULL)
+		        (SELECT MIN(c.id) FROM containers c WHERE c.account_id = a.id AND c.parent_id IS NULL),
+		        k.id, k.restriction
 		   FROM api_keys k
 		   JOIN users u ON u.id = k.user_id
 		   JOIN accounts a ON a.id = u.account_id
-		  WHERE k.key_hash = ? AND k.revoked_at IS NULL`, hash)
+		  WHERE k.key_hash = ? AND k.revoked_at IS NULL AND u.deleted_at IS NULL
+		    AND (k.expires_at IS NULL OR k.expires_at > ?)`, hash, formatTime(now()))
 
 	var c Caller
 	var u User
 	var created, accountCreated string
 	err := row.Scan(&u.ID, &u.AccountID, &u.ContainerID, &u.Username, &u.FirstName, &u.LastName,
 		&u.Email, &u.JobTitle, &u.Telephone, &u.Role, &created,
-		&c.Account.Name, &c.Account.ApprovalPolicy, &accountCreated, &c.Account.RootContainerID)
+		&c.Account.Name, &c.Account.ApprovalPolicy, &accountCreated, &c.Account.RootContainerID,
+		&c.KeyID, &c.KeyRestriction)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -28,9 +28,7 @@ const (
 
 	AuditAccountCreated = "account.created"
 	AuditAPIKeyCreated  = "api_key.created"
-	// AuditAPIKeyRevoked is reserved for the code that revokes API keys.
-	// TODO: write it once a store method sets api_keys.revoked_at; none
-	// does yet.
+	// AuditAPIKeyRevoked is written by RevokeAPIKey and DeleteUser.
 	AuditAPIKeyRevoked     = "api_key.revoked"
 	AuditPermissionDenied  = "permission.denied" // RecordAudit: an authenticated caller lacked a role
 	AuditOrganizationAdded = "organization.created"
