@@ -4,11 +4,11 @@
 # growth run. It starts a fresh docsign-ca on 127.0.0.1, completes a few
 # orders through the whole lifecycle, and then for each size stops the
 # server, tops the store up with `docsign-ca dev seed`, starts the server
-# again and runs `docsign-bench --mode read` against it.
+# again and runs `docsign-bench --mode read` once for each of the three calls.
 #
 #   SIZES="1000 100000 1000000"   stored orders to measure at, ascending
 #   PORT=18080                    loopback port of the server
-#   OUT=growth                    prefix of the JSON reports, one per size
+#   OUT=growth                    prefix of the JSON reports, one per size and call
 #
 # Every other argument goes to docsign-bench, for example:
 #   examples/growth.sh --orders 2000 --clients 4
@@ -70,7 +70,11 @@ for size in $sizes; do
 		stored=$size
 	fi
 	start_server
-	echo "== $stored stored orders; $(uptime)"
-	"$work/docsign-bench" --mode read --url "http://127.0.0.1:$port" --api-key-file "$data/bootstrap-api-key" \
-		--server-pid "$server_pid" --out "$out-$stored.json" "$@"
+	echo "== $stored stored orders; server $(grep VmRSS /proc/"$server_pid"/status) after start"
+	# One call per run, so that a slow call does not delay the others.
+	for call in order_info list_issued status_changes; do
+		echo "== $call; $(uptime)"
+		"$work/docsign-bench" --mode read --read-calls "$call" --url "http://127.0.0.1:$port" \
+			--api-key-file "$data/bootstrap-api-key" --server-pid "$server_pid" --out "$out-$stored-$call.json" "$@"
+	done
 done

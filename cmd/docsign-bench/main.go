@@ -34,6 +34,7 @@ const benchOrganization = "docsign-bench Example Inc"
 // config is the parsed command line.
 type config struct {
 	mode              string
+	readCalls         string
 	url               string
 	apiKeyFile        string
 	clients           int
@@ -77,6 +78,8 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.mode, "mode", modeLifecycle, "lifecycle: take orders through placement, approval, issuance and download; "+
 		"read: repeat order info of a random stored order, the list of issued orders (limit 100) and the status changes of the 10 minutes around order 1's creation, "+
 		"with --orders as the number of those rounds")
+	fs.StringVar(&cfg.readCalls, "read-calls", strings.Join(readCallNames, ","),
+		"comma-separated calls of each read-mode round: "+strings.Join(readCallNames, ", ")+"; timing one call alone keeps a slow one from delaying the others")
 	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:8080", "base URL of the docsign-ca server; must be a loopback address unless --allow-remote")
 	fs.StringVar(&cfg.apiKeyFile, "api-key-file", "docsign-data/bootstrap-api-key",
 		"file with an administrator's API key, such as the server's bootstrap-api-key")
@@ -133,6 +136,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 
 	var problems []string
 	if err := parseMode(cfg.mode); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if _, err := parseReadCalls(cfg.readCalls); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if cfg.orders < 0 || cfg.duration < 0 {

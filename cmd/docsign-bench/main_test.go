@@ -107,6 +107,7 @@ func TestParseConfigRejects(t *testing.T) {
 		{"zero order timeout", []string{"--orders", "1", "--order-timeout", "0s"}, "--order-timeout must be positive"},
 		{"extra argument", []string{"--orders", "1", "now"}, "unexpected argument \"now\""},
 		{"unknown mode", []string{"--orders", "1", "--mode", "write"}, "--mode \"write\" is not one of lifecycle, read"},
+		{"unknown read call", []string{"--orders", "1", "--read-calls", "order_info,download"}, "--read-calls contains \"download\""},
 		{"unknown signature hash", []string{"--orders", "1", "--signature-hash", "sha1"}, "--signature-hash \"sha1\""},
 	}
 	for _, tc := range cases {

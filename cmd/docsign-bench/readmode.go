@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,8 +64,12 @@ type readReport struct {
 
 // runRead runs the read mode: each client repeats a round of order info of
 // a random stored order, the filtered order list and the status changes of
-// a fixed 10-minute window.
+// a fixed 10-minute window, or of the calls --read-calls selects.
 func runRead(ctx context.Context, cfg *config, api *apiClient, stdout, stderr io.Writer) error {
+	calls, err := parseReadCalls(cfg.readCalls)
+	if err != nil {
+		return err
+	}
 	total, err := storedOrders(ctx, api)
 	if err != nil {
 		return err
@@ -87,7 +92,7 @@ func runRead(ctx context.Context, cfg *config, api *apiClient, stdout, stderr io
 		Machine:      currentMachine(),
 	}
 	run := &readRun{api: api, clients: cfg.clients, rounds: cfg.orders, duration: cfg.duration, maxOrderID: total,
-		statusChangesPath: changesPath, latencies: newLatencies()}
+		calls: calls, statusChangesPath: changesPath, latencies: newLatencies()}
 	elapsed := run.run(ctx)
 
 	r.RoundsCompleted = run.completed.Load()
@@ -161,6 +166,8 @@ type readRun struct {
 	rounds     int           // 0: no limit on the count
 	duration   time.Duration // 0: no time limit
 	maxOrderID int64
+	// calls is the set of call names each round sends.
+	calls map[string]bool
 	// statusChangesPath is the status-changes call with its fixed window.
 	statusChangesPath string
 
@@ -210,29 +217,50 @@ func (r *readRun) run(ctx context.Context) time.Duration {
 	return elapsed
 }
 
-// round sends the three read calls once.
+// round sends each of the selected read calls once.
 func (r *readRun) round(ctx context.Context) error {
-	orderID := 1 + rand.Int64N(r.maxOrderID)
-	err := r.latencies.timed(callReadOrderInfo, func() error {
-		_, err := r.api.orderInfo(ctx, orderID)
-		return err
-	})
-	if err != nil {
-		return err
+	if r.calls[callReadOrderInfo] {
+		orderID := 1 + rand.Int64N(r.maxOrderID)
+		err := r.latencies.timed(callReadOrderInfo, func() error {
+			_, err := r.api.orderInfo(ctx, orderID)
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
 
-	err = r.latencies.timed(callReadFilteredList, func() error {
-		_, err := r.api.do(ctx, "GET", filteredListPath, nil, http.StatusOK, nil)
-		return err
-	})
-	if err != nil {
-		return err
+	if r.calls[callReadFilteredList] {
+		err := r.latencies.timed(callReadFilteredList, func() error {
+			_, err := r.api.do(ctx, "GET", filteredListPath, nil, http.StatusOK, nil)
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
 
-	return r.latencies.timed(callReadStatusChanges, func() error {
-		_, err := r.api.do(ctx, "GET", r.statusChangesPath, nil, http.StatusOK, nil)
-		return err
-	})
+	if r.calls[callReadStatusChanges] {
+		return r.latencies.timed(callReadStatusChanges, func() error {
+			_, err := r.api.do(ctx, "GET", r.statusChangesPath, nil, http.StatusOK, nil)
+			return err
+		})
+	}
+	return nil
+}
+
+// parseReadCalls parses --read-calls, a comma-separated list of read-mode
+// call names.
+func parseReadCalls(list string) (map[string]bool, error) {
+	calls := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(readCallNames, name) {
+			return nil, fmt.Errorf("--read-calls contains %q, which is not one of %s", name, strings.Join(readCallNames, ", "))
+		}
+		calls[name] = true
+	}
+	return calls, nil
 }
 
 func writeReadTable(w io.Writer, r *readReport) {
