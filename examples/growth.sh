@@ -74,7 +74,7 @@ for size in $sizes; do
 	# One call per run, so that a slow call does not delay the others.
 	for call in order_info list_issued status_changes; do
 		echo "== $call; $(uptime)"
-		"$work/docsign-bench" --mode read --read-calls "$call" --url "http://127.0.0.1:$port" \
+		"$work/docsign-bench" --mode read --read-calls "$call" --stored-orders "$stored" --url "http://127.0.0.1:$port" \
 			--api-key-file "$data/bootstrap-api-key" --server-pid "$server_pid" --out "$out-$stored-$call.json" "$@"
 	done
 done

@@ -35,6 +35,7 @@ const benchOrganization = "docsign-bench Example Inc"
 type config struct {
 	mode              string
 	readCalls         string
+	storedOrders      int
 	url               string
 	apiKeyFile        string
 	clients           int
@@ -80,6 +81,8 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 		"with --orders as the number of those rounds")
 	fs.StringVar(&cfg.readCalls, "read-calls", strings.Join(readCallNames, ","),
 		"comma-separated calls of each read-mode round: "+strings.Join(readCallNames, ", ")+"; timing one call alone keeps a slow one from delaying the others")
+	fs.IntVar(&cfg.storedOrders, "stored-orders", 0,
+		"read mode: number of stored orders, whose ids must be 1 to N; 0 reads it from the order list's page total")
 	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:8080", "base URL of the docsign-ca server; must be a loopback address unless --allow-remote")
 	fs.StringVar(&cfg.apiKeyFile, "api-key-file", "docsign-data/bootstrap-api-key",
 		"file with an administrator's API key, such as the server's bootstrap-api-key")
@@ -149,6 +152,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 	if cfg.clients < 1 {
 		problems = append(problems, fmt.Sprintf("--clients %d must be at least 1", cfg.clients))
+	}
+	if cfg.storedOrders < 0 {
+		problems = append(problems, fmt.Sprintf("--stored-orders %d must not be negative", cfg.storedOrders))
 	}
 	if cfg.rate < 0 || cfg.csrs < 0 || cfg.warmup < 0 || cfg.baselineDuration < 0 {
 		problems = append(problems, "--rate, --csrs, --warmup and --baseline-duration must not be negative")
