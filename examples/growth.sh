@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Measures how order info, the filtered order list and status changes scale
 # with the number of stored orders, the way docs/benchmarks.md records the
-# growth run. It starts a fresh docsign-ca on 127.0.0.1, completes a few
-# orders through the whole lifecycle, and then for each size stops the
-# server, tops the store up with `docsign-ca dev seed`, starts the server
-# again and runs `docsign-bench --mode read` once for each of the three calls.
+# growth run. It starts a fresh docsign-ca on 127.0.0.1 and completes a few
+# orders through the whole lifecycle. Then, for each size, it stops the
+# server, tops the store up with `docsign-ca dev seed` and starts the server
+# again. It runs `docsign-bench --mode read` once for each of the three calls.
 #
 #   SIZES="1000 100000 1000000"   stored orders to measure at, ascending
 #   PORT=18080                    loopback port of the server
 #   OUT=growth                    prefix of the JSON reports, one per size and call
+#   SERVER_ARGS=...               more flags for docsign-ca serve, such as
+#                                 "--pprof-listen 127.0.0.1:6060" for profiles
 #
 # Every other argument goes to docsign-bench, for example:
 #   examples/growth.sh --orders 2000 --clients 4
@@ -37,7 +39,8 @@ start_server() {
 		echo "growth.sh: 127.0.0.1:$port is in use by another server; set PORT" >&2
 		exit 1
 	fi
-	"$work/docsign-ca" serve --listen "127.0.0.1:$port" --data-dir "$data" --auto-validate --rate-limit off \
+	# shellcheck disable=SC2086 # SERVER_ARGS holds several flags.
+	"$work/docsign-ca" serve --listen "127.0.0.1:$port" --data-dir "$data" --auto-validate --rate-limit off ${SERVER_ARGS:-} \
 		>>"$work/server.log" 2>&1 &
 	server_pid=$!
 	for _ in $(seq 600); do
