@@ -59,6 +59,9 @@ stop_server() {
 # The first start creates the database, the account and the development CAs.
 start_server
 
+# An ECDSA P-384 issuing CA signs with SHA-384 only, and rejects orders that
+# request another signature_hash.
+hash_args=()
 case "$issuer" in
 rsa-3072) ;;
 ecdsa-p256 | ecdsa-p384)
@@ -82,6 +85,7 @@ YAML
 		--data-dir "$data" --dev >/dev/null
 	"$work/docsign-ca" ca retire --ca-cert-id "$dev_ca" --data-dir "$data" >/dev/null
 	start_server --dev
+	if [ "$issuer" = ecdsa-p384 ]; then hash_args=(--signature-hash sha384); fi
 	;;
 *)
 	echo "bench.sh: unknown ISSUER $issuer; use rsa-3072, ecdsa-p256 or ecdsa-p384" >&2
@@ -90,4 +94,4 @@ YAML
 esac
 
 "$work/docsign-bench" --url "http://127.0.0.1:$port" --api-key-file "$data/bootstrap-api-key" \
-	--server-pid "$server_pid" "$@"
+	--server-pid "$server_pid" "${hash_args[@]}" "$@"

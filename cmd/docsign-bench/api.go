@@ -23,6 +23,8 @@ type apiClient struct {
 	http    *http.Client
 	baseURL string
 	key     string
+	// signatureHash is the signature_hash of placed orders.
+	signatureHash string
 }
 
 // apiError is a response with an unexpected status code.
@@ -151,7 +153,7 @@ func (c *apiClient) placeOrder(ctx context.Context, orgID int64, csrPEM string) 
 	body := map[string]any{
 		"certificate": map[string]any{
 			"csr":            csrPEM,
-			"signature_hash": "sha256",
+			"signature_hash": c.signatureHash,
 			"usage_designation": map[string]any{
 				"primary_usage":     "signing",
 				"additional_usages": []any{"adobe_authentic_documents_trust", "ms_document_signing", "document_signing"},

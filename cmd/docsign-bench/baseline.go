@@ -49,18 +49,22 @@ func issuerKeyType(cert *x509.Certificate) (keys.Algorithm, error) {
 	return "", fmt.Errorf("issuer key type %T is not supported", cert.PublicKey)
 }
 
-// signatureHash is the hash of the benchmark's orders (signature_hash
-// sha256), which every supported issuer key type signs with.
-const signatureHash = crypto.SHA256
+// signatureHashes maps the values of --signature-hash to their hash.
+var signatureHashes = map[string]crypto.Hash{
+	"sha256": crypto.SHA256,
+	"sha384": crypto.SHA384,
+	"sha512": crypto.SHA512,
+}
 
 // measureBaseline builds a throwaway issuer of type alg and runs the two
-// loops for loopDuration each. subscriber is the public key certified.
-func measureBaseline(alg keys.Algorithm, subscriber crypto.PublicKey, loopDuration time.Duration) (*baselineResult, error) {
+// loops for loopDuration each. subscriber is the public key certified, and
+// hash the signature hash of the orders.
+func measureBaseline(alg keys.Algorithm, subscriber crypto.PublicKey, hash crypto.Hash, loopDuration time.Duration) (*baselineResult, error) {
 	authority, err := throwawayAuthority(alg)
 	if err != nil {
 		return nil, err
 	}
-	request := baselineRequest(subscriber)
+	request := baselineRequest(subscriber, hash)
 
 	prepared, err := authority.Prepare(request)
 	if err != nil {
@@ -154,7 +158,7 @@ func throwawayAuthority(alg keys.Algorithm) (*issuance.Authority, error) {
 
 // baselineRequest mirrors what the server builds for a benchmark order: the
 // organization's subject, the three document signing usages, one year.
-func baselineRequest(subscriber crypto.PublicKey) issuance.Request {
+func baselineRequest(subscriber crypto.PublicKey, hash crypto.Hash) issuance.Request {
 	now := time.Now().UTC().Truncate(time.Second)
 	return issuance.Request{
 		Serial:        mustSerial(),
@@ -167,7 +171,7 @@ func baselineRequest(subscriber crypto.PublicKey) issuance.Request {
 		Usages:        issuance.Usages(),
 		NotBefore:     now,
 		NotAfter:      now.AddDate(1, 0, 0),
-		SignatureHash: signatureHash,
+		SignatureHash: hash,
 	}
 }
 

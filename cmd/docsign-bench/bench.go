@@ -206,7 +206,7 @@ func (b *bench) baseline(issuerType keys.Algorithm, csr preparedCSR, r *report) 
 		return err
 	}
 	b.progress("baseline: two loops of %s with a throwaway %s issuer", b.cfg.baselineDuration, issuerType)
-	result, err := measureBaseline(issuerType, subscriber, b.cfg.baselineDuration)
+	result, err := measureBaseline(issuerType, subscriber, signatureHashes[b.cfg.signatureHash], b.cfg.baselineDuration)
 	if err != nil {
 		return err
 	}

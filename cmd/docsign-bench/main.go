@@ -33,6 +33,9 @@ const benchOrganization = "docsign-bench Example Inc"
 
 // config is the parsed command line.
 type config struct {
+	mode              string
+	readCalls         string
+	storedOrders      int
 	url               string
 	apiKeyFile        string
 	clients           int
@@ -45,6 +48,7 @@ type config struct {
 	serverPID         int
 	issuerKeyType     string
 	subscriberKeyType string
+	signatureHash     string
 	baselineDuration  time.Duration
 	orderTimeout      time.Duration
 	out               string
@@ -72,6 +76,13 @@ func main() {
 func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("docsign-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.mode, "mode", modeLifecycle, "lifecycle: take orders through placement, approval, issuance and download; "+
+		"read: repeat order info of a random stored order, the list of issued orders (limit 100) and the status changes of the 10 minutes around order 1's creation, "+
+		"with --orders as the number of those rounds")
+	fs.StringVar(&cfg.readCalls, "read-calls", strings.Join(readCallNames, ","),
+		"comma-separated calls of each read-mode round: "+strings.Join(readCallNames, ", ")+"; timing one call alone keeps a slow one from delaying the others")
+	fs.IntVar(&cfg.storedOrders, "stored-orders", 0,
+		"read mode: number of stored orders, whose ids must be 1 to N; 0 reads it from the order list's page total")
 	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:8080", "base URL of the docsign-ca server; must be a loopback address unless --allow-remote")
 	fs.StringVar(&cfg.apiKeyFile, "api-key-file", "docsign-data/bootstrap-api-key",
 		"file with an administrator's API key, such as the server's bootstrap-api-key")
@@ -86,6 +97,8 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.issuerKeyType, "issuer-key-type", "",
 		"key type of the baseline's throwaway issuer: "+algorithmNames()+"; empty reads it from the server's issuing CA certificate")
 	fs.StringVar(&cfg.subscriberKeyType, "subscriber-key-type", string(keys.RSA2048), "key type of the CSRs: "+algorithmNames())
+	fs.StringVar(&cfg.signatureHash, "signature-hash", "sha256",
+		"signature_hash of the orders and of the baseline's certificate: sha256, sha384 or sha512; an ECDSA P-384 issuing CA accepts sha384 only")
 	fs.DurationVar(&cfg.baselineDuration, "baseline-duration", 5*time.Second,
 		"how long each of the two baseline loops (signature, lint and signature) runs; 0 skips the baseline")
 	fs.DurationVar(&cfg.orderTimeout, "order-timeout", time.Minute, "how long one order may take from placement to download before the run fails")
@@ -125,6 +138,12 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 
 	var problems []string
+	if err := parseMode(cfg.mode); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if _, err := parseReadCalls(cfg.readCalls); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if cfg.orders < 0 || cfg.duration < 0 {
 		problems = append(problems, "--orders and --duration must not be negative")
 	}
@@ -133,6 +152,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 	if cfg.clients < 1 {
 		problems = append(problems, fmt.Sprintf("--clients %d must be at least 1", cfg.clients))
+	}
+	if cfg.storedOrders < 0 {
+		problems = append(problems, fmt.Sprintf("--stored-orders %d must not be negative", cfg.storedOrders))
 	}
 	if cfg.rate < 0 || cfg.csrs < 0 || cfg.warmup < 0 || cfg.baselineDuration < 0 {
 		problems = append(problems, "--rate, --csrs, --warmup and --baseline-duration must not be negative")
@@ -148,6 +170,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 	if cfg.issuerKeyType != "" && !knownAlgorithm(cfg.issuerKeyType) {
 		problems = append(problems, fmt.Sprintf("--issuer-key-type %q is not one of %s", cfg.issuerKeyType, algorithmNames()))
+	}
+	if _, ok := signatureHashes[cfg.signatureHash]; !ok {
+		problems = append(problems, fmt.Sprintf("--signature-hash %q is not one of sha256, sha384, sha512", cfg.signatureHash))
 	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
@@ -187,11 +212,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	b := &bench{
-		cfg:    cfg,
-		api:    &apiClient{http: newHTTPClient(cfg.clients, cfg.allowRemote), baseURL: target.String(), key: key},
-		stderr: stderr,
+	api := &apiClient{http: newHTTPClient(cfg.clients, cfg.allowRemote), baseURL: target.String(), key: key,
+		signatureHash: cfg.signatureHash}
+	if cfg.mode == modeRead {
+		return runRead(ctx, cfg, api, stdout, stderr)
 	}
+
+	b := &bench{cfg: cfg, api: api, stderr: stderr}
 	r, err := b.run(ctx)
 	if err != nil {
 		return err

@@ -106,6 +106,9 @@ func TestParseConfigRejects(t *testing.T) {
 		{"unknown issuer key", []string{"--orders", "1", "--issuer-key-type", "rsa-1024"}, "--issuer-key-type \"rsa-1024\""},
 		{"zero order timeout", []string{"--orders", "1", "--order-timeout", "0s"}, "--order-timeout must be positive"},
 		{"extra argument", []string{"--orders", "1", "now"}, "unexpected argument \"now\""},
+		{"unknown mode", []string{"--orders", "1", "--mode", "write"}, "--mode \"write\" is not one of lifecycle, read"},
+		{"unknown read call", []string{"--orders", "1", "--read-calls", "order_info,download"}, "--read-calls contains \"download\""},
+		{"unknown signature hash", []string{"--orders", "1", "--signature-hash", "sha1"}, "--signature-hash \"sha1\""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,8 @@ usage:
   docsign-ca backup --out FILE [flags]      archive the database and the CA key files, while the server runs
   docsign-ca restore --in FILE [flags]      unpack an archive into a new data directory
 
+  docsign-ca dev seed --orders N [flags]    copy an issued order N times into a stopped server's database (benchmarks only)
+
 Run a command with -h for its flags. Every flag also reads DOCSIGN_<FLAG>.
 `
 
@@ -78,6 +80,8 @@ func run(args []string) error {
 		return backupDataDir(args[1:])
 	case cmd == "restore":
 		return restoreDataDir(args[1:])
+	case cmd == "dev" && len(args) > 1 && args[1] == "seed":
+		return devSeed(args[2:])
 	case cmd == "-h" || cmd == "--help" || cmd == "help":
 		fmt.Print(usage)
 		return nil
