@@ -444,6 +444,33 @@ func TestQueueRenewalNotices(t *testing.T) {
 	}
 }
 
+func TestQueueRenewalNoticesAcrossPages(t *testing.T) {
+	ctx := context.Background()
+	p := newProvisioningService(t)
+	saved := renewalPageSize
+	renewalPageSize = 2
+	t.Cleanup(func() { renewalPageSize = saved })
+
+	var last *store.Certificate
+	for range 5 {
+		placed := p.place(t, orderBody("email", makeCSR(eccCSRKey(t)), ""))
+		cert, err := p.st.CertificateForOrder(ctx, placed.OrderID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = cert
+	}
+
+	p.clock = last.ValidTill.Add(-6 * 24 * time.Hour)
+	queued, err := p.QueueRenewalNotices(ctx, []int{7, 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if queued != 5 {
+		t.Errorf("queued %d notices over pages of 2, expected 5", queued)
+	}
+}
+
 func TestOrderRenewedOnlyOnce(t *testing.T) {
 	ctx := context.Background()
 	p := newProvisioningService(t)

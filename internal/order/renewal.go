@@ -84,6 +84,11 @@ func noticeThreshold(days []int, left time.Duration) (int, bool) {
 	return 0, false
 }
 
+// renewalPageSize is how many orders near expiry QueueRenewalNotices reads
+// at a time, which keeps its memory bounded however many there are. Tests
+// lower it to cross page boundaries.
+var renewalPageSize = 500
+
 // QueueRenewalNotices queues a renewal notice for every issued order whose
 // certificate reached one of days (sorted ascending) before its expiry,
 // once per certificate and day, and returns how many it queued. Orders
@@ -97,22 +102,30 @@ func (s *Service) QueueRenewalNotices(ctx context.Context, days []int) (int, err
 	}
 	now := s.now().UTC()
 	horizon := now.Add(time.Duration(days[len(days)-1]) * 24 * time.Hour)
-	candidates, err := s.store.RenewalCandidates(ctx, now.Add(-24*time.Hour), horizon)
-	if err != nil {
-		return 0, err
-	}
 
+	pageSize := renewalPageSize
 	queued := 0
-	for _, c := range candidates {
-		ok, err := s.queueRenewalNotice(ctx, c, days, now)
+	var cursor store.RenewalCursor
+	for {
+		candidates, err := s.store.RenewalCandidates(ctx, now.Add(-24*time.Hour), horizon, cursor, pageSize)
 		if err != nil {
 			return queued, err
 		}
-		if ok {
-			queued++
+		for _, c := range candidates {
+			ok, err := s.queueRenewalNotice(ctx, c, days, now)
+			if err != nil {
+				return queued, err
+			}
+			if ok {
+				queued++
+			}
 		}
+		if len(candidates) < pageSize {
+			return queued, nil
+		}
+		last := candidates[len(candidates)-1]
+		cursor = store.RenewalCursor{ValidTill: last.ValidTill, OrderID: last.Order.ID}
 	}
-	return queued, nil
 }
 
 func (s *Service) queueRenewalNotice(ctx context.Context, c store.RenewalCandidate, days []int, now time.Time) (bool, error) {

@@ -19,7 +19,11 @@ type RenewalCandidate struct {
 // newest issued one that is not a duplicate) expires between from and to,
 // that no order renews yet, and whose renewal status was not set by hand
 // (PUT .../status renewed or not_renewed).
-func (s *Store) RenewalCandidates(ctx context.Context, from, to time.Time) ([]RenewalCandidate, error) {
+//
+// It returns at most limit candidates that come after the position (validTill,
+// orderID) in (valid_till, order id) order, so that a caller pages through a
+// large store with bounded memory; a zero after starts at the beginning.
+func (s *Store) RenewalCandidates(ctx context.Context, from, to time.Time, after RenewalCursor, limit int) ([]RenewalCandidate, error) {
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT `+prefixed("o.", orderColumns)+`, c.id, c.valid_till
 		   FROM orders o
@@ -28,8 +32,11 @@ func (s *Store) RenewalCandidates(ctx context.Context, from, to time.Time) ([]Re
 		  WHERE o.status = ? AND o.renewal_status = ''
 		    AND c.valid_till >= ? AND c.valid_till <= ?
 		    AND NOT EXISTS (SELECT 1 FROM orders r WHERE r.renewal_of_order_id = o.id AND r.status NOT IN (?, ?))
-		  ORDER BY c.valid_till, o.id`,
-		CertificateIssued, CertificateDuplicate, OrderIssued, formatTime(from), formatTime(to), OrderRejected, OrderCanceled)
+		    AND (c.valid_till > ? OR (c.valid_till = ? AND o.id > ?))
+		  ORDER BY c.valid_till, o.id
+		  LIMIT ?`,
+		CertificateIssued, CertificateDuplicate, OrderIssued, formatTime(from), formatTime(to), OrderRejected, OrderCanceled,
+		formatTime(after.ValidTill), formatTime(after.ValidTill), after.OrderID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list orders near expiry: %w", err)
 	}
@@ -47,6 +54,12 @@ func (s *Store) RenewalCandidates(ctx context.Context, from, to time.Time) ([]Re
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// RenewalCursor is a position in RenewalCandidates' order.
+type RenewalCursor struct {
+	ValidTill time.Time
+	OrderID   int64
 }
 
 // RenewalOrder returns the id of the order that renews orderID, ignoring
