@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -102,6 +103,48 @@ var orderListFrom = ` FROM orders o
 	JOIN users u ON u.id = o.user_id
 	LEFT JOIN certificates c ON c.id = ` + currentCertificate("o.id")
 
+// orderCountFrom returns the FROM clause for counting the orders that match
+// where. The joins of orderListFrom never drop or repeat an order (the
+// inner joins follow required foreign keys, and the certificate join picks
+// at most one row), so the count joins only the tables that where reads:
+// at a million orders, counting through every join took 35 s.
+func orderCountFrom(where string) string {
+	from := ` FROM orders o`
+	if orderCountNeeds(where, "org") {
+		from += ` JOIN organizations org ON org.id = o.organization_id`
+	}
+	if orderCountNeeds(where, "ct") {
+		from += ` JOIN containers ct ON ct.id = o.container_id`
+	}
+	if orderCountNeeds(where, "u") {
+		from += ` JOIN users u ON u.id = o.user_id`
+	}
+	if orderCountNeeds(where, "c") {
+		from += ` LEFT JOIN certificates c ON c.id = ` + currentCertificate("o.id")
+	}
+	return from
+}
+
+// orderCountNeeds reports whether where refers to a column of alias, as in
+// "org.name" (and not as part of a longer alias such as "cs.").
+func orderCountNeeds(where, alias string) bool {
+	for i := 0; ; {
+		j := strings.Index(where[i:], alias+".")
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		if at == 0 || !isIdentifierByte(where[at-1]) {
+			return true
+		}
+		i = at + 1
+	}
+}
+
+func isIdentifierByte(b byte) bool {
+	return b == '_' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')
+}
+
 var orderSummaryColumns = `o.id, o.status, o.product_name_id, o.organization_id, org.name, org.assumed_name,
 	o.container_id, ct.name, o.user_id, o.signature_hash, o.not_after, o.details, o.date_created,
 	c.id, c.status, c.serial_number, c.valid_from, c.valid_till,
@@ -181,7 +224,7 @@ func (s *Store) ListOrders(ctx context.Context, accountID int64, in OrderListQue
 	var total int64
 	err = s.withReadTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		total, err = countRows(ctx, tx, `SELECT COUNT(*)`+orderListFrom+q.whereSQL(), q.args)
+		total, err = countRows(ctx, tx, `SELECT COUNT(*)`+orderCountFrom(q.whereSQL())+q.whereSQL(), q.args)
 		if err != nil {
 			return fmt.Errorf("count orders: %w", err)
 		}
