@@ -8,7 +8,7 @@ import (
 )
 
 // TestClientShapes replays the odd but harmless request shapes that real
-// CertCentral clients send, and checks that docsign-ca answers them as
+// CertCentral clients send, and checks that docsign-ca responds to them as
 // CertCentral does.
 func TestClientShapes(t *testing.T) {
 	s := startServer(t)
@@ -120,7 +120,7 @@ func TestClientShapes(t *testing.T) {
 		var buf bytes.Buffer
 		buf.ReadFrom(resp.Body)
 		if resp.Header.Get("Content-Type") != "application/zip" || !bytes.HasPrefix(buf.Bytes(), []byte("PK")) {
-			t.Errorf("answer is not a zip: %s", resp.Header.Get("Content-Type"))
+			t.Errorf("response is not a zip: %s", resp.Header.Get("Content-Type"))
 		}
 	})
 }

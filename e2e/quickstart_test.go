@@ -8,7 +8,7 @@ import (
 )
 
 // TestQuickstartScript runs examples/quickstart.sh, with curl and openssl,
-// against a real server, as the README tells a new user to.
+// against a real server, as the README instructs a new user.
 func TestQuickstartScript(t *testing.T) {
 	s := startServer(t)
 	cmd := exec.Command("bash", "../examples/quickstart.sh")

@@ -18,7 +18,8 @@ import (
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
-// bootstrapKeyFile is where the first start writes the administrator's API key.
+// bootstrapKeyFile is the file, in the data directory, to which the first start
+// writes the administrator's API key.
 const bootstrapKeyFile = "bootstrap-api-key"
 
 // bootstrap prepares an empty data directory: a development CA hierarchy

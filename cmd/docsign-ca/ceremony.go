@@ -20,10 +20,10 @@ import (
 
 const ceremonySynopsis = "docsign-ca ceremony --config FILE --out DIR --operator NAME [--data-dir DIR] [flags]"
 
-// ceremony runs a key ceremony: it generates the keys that the YAML file
-// describes, signs the root and intermediate certificates, writes them and
-// a ceremony record to a new directory, and with --data-dir records the new
-// CAs in the server's database as active issuing CAs.
+// ceremony runs a key ceremony. It generates the keys that the YAML file
+// describes, signs the root and intermediate certificates, and writes them
+// and a ceremony record to a new directory. With --data-dir it also records
+// the new CAs in the server's database as active issuing CAs.
 func ceremony(args []string) error {
 	fs := flag.NewFlagSet("docsign-ca ceremony", flag.ContinueOnError)
 	configPath := fs.String("config", "", "ceremony YAML file (required)")

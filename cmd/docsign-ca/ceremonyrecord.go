@@ -66,7 +66,7 @@ type ceremonyCANote struct {
 	LintWarnings      []ca.LintFinding `json:"lint_warnings,omitempty"`
 }
 
-// ceremonyDatabase says whether the CAs were recorded in a server's database.
+// ceremonyDatabase records whether the CAs were recorded in a server's database.
 type ceremonyDatabase struct {
 	DataDir  string `json:"data_dir"`
 	Inserted bool   `json:"inserted"`

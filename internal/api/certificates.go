@@ -75,7 +75,7 @@ type chainView struct {
 	Intermediates []chainEntry `json:"intermediates"`
 }
 
-// certificateChain answers with the issuer chain of a certificate,
+// certificateChain returns the issuer chain of a certificate,
 // intermediate first and root last, without the certificate itself.
 func (s *Server) certificateChain(w http.ResponseWriter, r *http.Request, caller *store.Caller) {
 	id, err := pathID(r, "certificate")

@@ -32,7 +32,7 @@ type intermediateView struct {
 // intermediates' valid_from and valid_to.
 const intermediateTimeLayout = "2006-01-02 15:04:05"
 
-// listIntermediates answers GET /services/v2/certificate/intermediates with
+// listIntermediates serves GET /services/v2/certificate/intermediates:
 // the issuing CAs that orders may name in certificate.ca_cert_id: the active
 // intermediates that the server loaded at start, oldest first, so the first
 // entry is the default. Retired intermediates are left out. is_private is

@@ -54,7 +54,7 @@ func (s *Server) placeDSOrder(w http.ResponseWriter, r *http.Request, caller *st
 	writeJSON(w, http.StatusCreated, viewPlacedOrder(placed))
 }
 
-// viewPlacedOrder renders the four answers of the ds_org reference page:
+// viewPlacedOrder renders the four response bodies of the ds_org reference page:
 // a pending request; a request approved by policy that waits ("submitted");
 // an approved request whose certificate was issued within the call (with
 // certificate_id); and, with no request at all, {id, certificate_id}.

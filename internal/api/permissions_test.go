@@ -42,8 +42,8 @@ func TestEveryRouteHasAction(t *testing.T) {
 
 // TestRoutePermissionMatrix calls every authenticated route with a key of
 // every role and key restriction. Where order.PermissionTable denies the
-// route's action, the answer must be 403 access_denied|missing_permission;
-// where it allows it, the answer may be anything else (the handler may
+// route's action, the response must be 403 access_denied|missing_permission;
+// where it allows it, the response may be anything else (the handler may
 // still reject the empty request).
 func TestRoutePermissionMatrix(t *testing.T) {
 	ts := newTestServer(t, func(*Server) {})
@@ -106,7 +106,7 @@ func TestRoutePermissionMatrix(t *testing.T) {
 	}
 }
 
-// callDenied sends an empty JSON body and reports whether the answer was
+// callDenied sends an empty JSON body and reports whether the response was
 // 403 access_denied|missing_permission.
 func callDenied(t *testing.T, ts *testServer, method, path, key string) bool {
 	t.Helper()

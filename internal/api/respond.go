@@ -37,7 +37,8 @@ var statusFor = map[errs.Kind]int{
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		// Every response type here is plain data, so Marshal cannot fail on it.
+		// Marshal fails only on values such as channels, functions or NaN,
+		// and the response types of this package hold none.
 		http.Error(w, "encode response", http.StatusInternalServerError)
 		return
 	}
@@ -48,8 +49,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError renders err in CertCentral's envelope. An error that is not an
-// *errs.Error, or is Internal, is logged with its cause and answered with a
-// generic message, so internal details never reach a client.
+// *errs.Error, or is Internal, is logged with its cause and reaches the
+// client only as a generic message, so internal details stay in the log.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := errs.As(err)
 	if e == nil || e.Kind == errs.Internal {

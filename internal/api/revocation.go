@@ -255,7 +255,7 @@ func (s *Server) serveOCSPPost(w http.ResponseWriter, r *http.Request) {
 	s.writeOCSP(w, r, rv, body)
 }
 
-// serveOCSPGet answers GET /ocsp/<request>, where the request is the
+// serveOCSPGet serves GET /ocsp/<request>, where the request is the
 // base64 of the DER OCSP request, URL-encoded (RFC 6960 Appendix A.1).
 // Standard and URL-safe base64 are accepted, with or without padding.
 //

@@ -1,5 +1,5 @@
-// Package api serves CertCentral's Services API v2 wire format. It knows
-// HTTP and JSON and nothing about SQL or signing: it decodes a request into a
+// Package api serves CertCentral's Services API v2 wire format. It handles
+// HTTP and JSON and none of SQL or signing: it decodes a request into a
 // typed command for the order package, and renders results and errors.
 package api
 
@@ -22,7 +22,7 @@ import (
 )
 
 // MaxBodyBytes is the largest request body accepted (1 MiB). A larger body
-// is answered with 413 before it is parsed.
+// gets 413 before it is parsed.
 const MaxBodyBytes = 1 << 20
 
 const apiPrefix = "/services/v2/"
@@ -49,7 +49,7 @@ func New(orders *order.Service, st *store.Store, log *slog.Logger, limits ...Rat
 	return s
 }
 
-// SetReady marks bootstrap complete, after which /healthz answers 200.
+// SetReady marks bootstrap complete, after which /healthz returns 200.
 func (s *Server) SetReady() { s.ready.Store(true) }
 
 func (s *Server) routes() {
@@ -94,7 +94,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeHTTP adds a request id, bounds the body, recovers from panics and
-// turns the mux's own 404 and 405 answers into CertCentral's envelope.
+// turns the mux's own 404 and 405 responses into CertCentral's envelope.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
@@ -103,8 +103,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route == "" {
 		route = metrics.UnmatchedRoute
 	}
-	// Registered before the recovery below, so it runs after it and sees
-	// the status of the error answer.
+	// Registered before the recovery below, so it runs after it and records
+	// the status of the error response.
 	defer observeRequest(route, sw, start)
 
 	ctx := context.WithValue(r.Context(), requestIDKey{}, newRequestID())
@@ -130,9 +130,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// unrouted answers a request no pattern matched. The mux itself decides
-// between 404 and 405 (it knows which methods a path has); its plain-text
-// answer is replaced by the envelope.
+// unrouted responds to a request that no pattern matched. The mux itself
+// decides between 404 and 405, since it has the methods of each path, and
+// its plain-text response is replaced by the envelope.
 func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
 	h, _ := s.mux.Handler(r)
@@ -155,7 +155,7 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 type callerKey struct{}
 
 // authenticated resolves X-DC-DEVKEY to a caller. A missing or unknown key
-// gets 403 access_denied|access_denied_invalid_key, as CertCentral answers.
+// gets 403 access_denied|access_denied_invalid_key, as from CertCentral.
 func (s *Server) authenticated(action order.Action, fn func(http.ResponseWriter, *http.Request, *store.Caller)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimSpace(r.Header.Get("X-DC-DEVKEY"))

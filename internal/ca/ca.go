@@ -1,7 +1,7 @@
-// Package ca runs the issuance cycle around the signing engine: it reserves
-// a serial and records the intent to sign before the CA key is used, and
-// stores the certificate afterwards, so that no signed certificate goes
-// unrecorded even when the process dies between the two steps.
+// Package ca runs the issuance cycle around the signing engine. It reserves
+// a serial and records the intent to sign before the CA key is used, and it
+// stores the certificate afterwards. So no signed certificate goes
+// unrecorded, even when the process dies between the two steps.
 package ca
 
 import (

@@ -135,10 +135,10 @@ func checkCARequest(req CACertificateRequest, parent *x509.Certificate) error {
 	return nil
 }
 
-// checkUnderParent checks that the parent may issue the new CA: RFC 5280
-// §6.1.4 (l) and (m) reduce the path length by one per CA below the
-// parent, and §6.1.3 (a)(2) requires every certificate of the path to be
-// valid at validation time, so a child outliving its parent would fail
+// checkUnderParent checks that the parent may issue the new CA. RFC 5280
+// §6.1.4 (l) and (m) reduce the path length by one per CA below the parent.
+// §6.1.3 (a)(2) requires every certificate of the path to be valid at
+// validation time, so a child that outlives its parent would fail
 // validation in its last years.
 func checkUnderParent(req CACertificateRequest, parent *x509.Certificate) []error {
 	var problems []error

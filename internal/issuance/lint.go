@@ -183,7 +183,7 @@ func newMirror(issuerCert *x509.Certificate) (*x509.Certificate, crypto.Signer, 
 // signature.
 // The lint certificate's signature is then shorter than the issued one's.
 // zlint v3.7.3 reads the signature value only in ECDSA lints and in the
-// excluded eMudhra lint, so no lint sees the difference.
+// excluded eMudhra lint, so no lint depends on the difference.
 func newThrowawayKey(issuerKey crypto.PublicKey) (crypto.Signer, error) {
 	switch key := issuerKey.(type) {
 	case *rsa.PublicKey:

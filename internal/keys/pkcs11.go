@@ -137,10 +137,9 @@ func (p *PKCS11) HasKey(uri PKCS11URI) (bool, error) {
 // signer and the URI with that id. It never replaces a key: when a private
 // key with the same label exists it returns an error and creates nothing.
 //
-// The private key is a token object that is private, sensitive and
-// non-extractable, and can sign but not decrypt, unwrap or derive; the
-// public key can verify but not encrypt or wrap. A CA key is for
-// signatures only.
+// The private key is a private, sensitive, non-extractable token object
+// that can sign but not decrypt, unwrap or derive. The public key can
+// verify but not encrypt or wrap, because a CA key is for signatures only.
 func (p *PKCS11) Generate(uri PKCS11URI, alg Algorithm) (crypto.Signer, PKCS11URI, error) {
 	exists, err := p.HasKey(PKCS11URI{Token: uri.Token, Object: uri.Object})
 	if err != nil {
@@ -155,7 +154,7 @@ func (p *PKCS11) Generate(uri PKCS11URI, alg Algorithm) (crypto.Signer, PKCS11UR
 	if _, err := rand.Read(id); err != nil {
 		return nil, PKCS11URI{}, fmt.Errorf("generate CKA_ID: %w", err)
 	}
-	public, private, err := keyTemplates(id, uri.Object)
+	public, private, err := SigningKeyTemplates(id, uri.Object)
 	if err != nil {
 		return nil, PKCS11URI{}, err
 	}
@@ -171,7 +170,11 @@ func (p *PKCS11) Generate(uri PKCS11URI, alg Algorithm) (crypto.Signer, PKCS11UR
 	return signer, PKCS11URI{Token: uri.Token, Object: uri.Object, ID: id}, nil
 }
 
-func keyTemplates(id []byte, label string) (public, private crypto11.AttributeSet, err error) {
+// SigningKeyTemplates returns the attribute templates of a key pair kept on
+// a token for signatures only, with the CKA_ID id and the CKA_LABEL label.
+// The customer's client app and the operator's token provisioning use them
+// too.
+func SigningKeyTemplates(id []byte, label string) (public, private crypto11.AttributeSet, err error) {
 	public, err = crypto11.NewAttributeSetWithIDAndLabel(id, []byte(label))
 	if err != nil {
 		return nil, nil, err

@@ -189,5 +189,5 @@ func (s *SMTPSender) session(client *smtp.Client, from string, to []string, mess
 	return nil
 }
 
-// errNoRecipients is returned for a message that has nobody to go to.
+// errNoRecipients is returned for a message without recipients.
 var errNoRecipients = errors.New("no recipients")

@@ -147,9 +147,9 @@ type OrganizationRef struct {
 // POST /services/v2/order/certificate/ds_org and returns it typed and
 // normalized. now is the time of the request: order validity and card expiry
 // are checked against it. The error is an *errs.Error of kind BadRequest that
-// lists every problem found. With an error, the returned request holds the
-// fields that did parse (or is nil when the body is not an object), so that
-// the workflow can add its own problems, such as an unknown organization id,
+// lists every problem found. With an error, the returned request contains
+// the fields that did parse, or is nil when the body is not an object. That
+// lets the workflow add its own problems, such as an unknown organization id,
 // to the same response.
 func ParseDSOrg(tree any, now time.Time) (*DSOrgRequest, error) {
 	reader := &fieldReader{}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/ThalesGroup/crypto11"
 	"github.com/miekg/pkcs11"
+
+	"github.com/docsign-ca/docsign-ca/internal/keys"
 )
 
 // Token is a logged-in connection to one PKCS#11 token.
@@ -110,7 +112,7 @@ func (t *Token) GenerateKey(alg Algorithm, label string) (*Key, error) {
 	if _, err := rand.Read(id); err != nil {
 		return nil, fmt.Errorf("generate CKA_ID: %w", err)
 	}
-	public, private, err := keyTemplates(id, label)
+	public, private, err := keys.SigningKeyTemplates(id, label)
 	if err != nil {
 		return nil, err
 	}
@@ -128,41 +130,6 @@ func (t *Token) GenerateKey(alg Algorithm, label string) (*Key, error) {
 		return nil, fmt.Errorf("generate %s key %q on token %q: %w", alg, label, t.Label, err)
 	}
 	return &Key{Signer: signer, ID: id, Label: label}, nil
-}
-
-func keyTemplates(id []byte, label string) (public, private crypto11.AttributeSet, err error) {
-	if public, err = crypto11.NewAttributeSetWithIDAndLabel(id, []byte(label)); err != nil {
-		return nil, nil, err
-	}
-	if private, err = crypto11.NewAttributeSetWithIDAndLabel(id, []byte(label)); err != nil {
-		return nil, nil, err
-	}
-	settings := []struct {
-		set   crypto11.AttributeSet
-		typ   crypto11.AttributeType
-		value bool
-	}{
-		{public, crypto11.CkaToken, true},
-		{public, crypto11.CkaVerify, true},
-		{public, crypto11.CkaEncrypt, false},
-		{public, crypto11.CkaWrap, false},
-		{private, crypto11.CkaToken, true},
-		{private, crypto11.CkaPrivate, true},
-		{private, crypto11.CkaSensitive, true},
-		{private, crypto11.CkaExtractable, false},
-		{private, crypto11.CkaSign, true},
-		// Tokens choose their own defaults for usages left out of a
-		// template, so each one is set.
-		{private, crypto11.CkaDecrypt, false},
-		{private, crypto11.CkaUnwrap, false},
-		{private, crypto11.CkaDerive, false},
-	}
-	for _, s := range settings {
-		if err := s.set.Set(s.typ, s.value); err != nil {
-			return nil, nil, err
-		}
-	}
-	return public, private, nil
 }
 
 // FindKey returns the key pair with the CKA_ID id.

@@ -16,7 +16,7 @@ import (
 	"path/filepath"
 )
 
-// ModulePath is where Debian's softhsm2 package installs the module.
+// ModulePath is the path of the module that Debian's softhsm2 package installs.
 const ModulePath = "/usr/lib/softhsm/libsofthsm2.so"
 
 // HSM is a SoftHSM2 configuration with its own token directory.
@@ -59,7 +59,7 @@ func (h *HSM) Setenv() error { return os.Setenv("SOFTHSM2_CONF", h.ConfigPath) }
 // a security officer PIN and a user PIN, as
 // `softhsm2-util --init-token --free` does.
 //
-// A process that already loaded the module sees the token only after it
+// A process that already loaded the module finds the token only after it
 // finalized the module (closed every crypto11 context) and loaded it again.
 func (h *HSM) InitToken(label, soPIN, userPIN string) error {
 	cmd := exec.Command("softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", soPIN, "--pin", userPIN)
