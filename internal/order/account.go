@@ -81,9 +81,17 @@ func (r *queryReader) country(path, raw string) string {
 	return code
 }
 
-// ListOrganizations returns one page of the caller's account's organizations.
+// ListOrganizations returns one page of the organizations of the caller's
+// scope. The total counts only those organizations.
 func (s *Service) ListOrganizations(ctx context.Context, caller *store.Caller, q *OrganizationListQuery) (*OrganizationList, error) {
-	orgs, total, err := s.store.ListOrganizations(ctx, caller.Account.ID, q.OrganizationListQuery)
+	sc, err := s.scope(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	scoped := q.OrganizationListQuery
+	scoped.Filter.Scope = sc
+
+	orgs, total, err := s.store.ListOrganizations(ctx, caller.Account.ID, scoped)
 	if err != nil {
 		return nil, internal(err, "list organizations")
 	}
@@ -103,10 +111,10 @@ func (s *Service) ListOrganizations(ctx context.Context, caller *store.Caller, q
 }
 
 // ContainerOrganizations lists the organizations that orders placed in a
-// container of the caller's account may name.
+// container of the caller's subtree may name.
 func (s *Service) ContainerOrganizations(ctx context.Context, caller *store.Caller, containerID int64, q *OrganizationListQuery) (*OrganizationList, error) {
-	if _, err := s.store.Container(ctx, caller.Account.ID, containerID); err != nil {
-		return nil, notFound(err, "container", containerID)
+	if _, err := s.visibleContainer(ctx, caller, containerID); err != nil {
+		return nil, err
 	}
 	scoped := *q
 	scoped.Filter.UsableInContainer = containerID

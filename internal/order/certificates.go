@@ -24,19 +24,19 @@ type IssuedCertificate struct {
 	Chain  []*x509.Certificate // [intermediate, root]
 }
 
-// Certificate returns an issued certificate of the caller's account.
+// Certificate returns an issued certificate of an order of the caller's scope.
 func (s *Service) Certificate(ctx context.Context, caller *store.Caller, certID int64) (*IssuedCertificate, error) {
-	cert, err := s.store.Certificate(ctx, caller.Account.ID, certID)
+	cert, err := s.visibleCertificate(ctx, caller, certID)
 	if err != nil {
-		return nil, notFound(err, "certificate", certID)
+		return nil, err
 	}
 	return s.issued(cert)
 }
 
-// CertificateOfOrder returns the newest issued certificate of an order of the caller's account.
+// CertificateOfOrder returns the newest issued certificate of an order of the caller's scope.
 func (s *Service) CertificateOfOrder(ctx context.Context, caller *store.Caller, orderID int64) (*IssuedCertificate, error) {
-	if _, err := s.store.Order(ctx, caller.Account.ID, orderID); err != nil {
-		return nil, notFound(err, "order", orderID)
+	if _, err := s.visibleOrder(ctx, caller, orderID); err != nil {
+		return nil, err
 	}
 	certs, err := s.store.CertificatesForOrder(ctx, orderID)
 	if err != nil {

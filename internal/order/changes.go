@@ -29,6 +29,10 @@ func stateError(err error, action string) error {
 // "not_renewed" for an issued order. Values match case-insensitively, since
 // older clients send CANCELED.
 func (s *Service) UpdateOrderStatus(ctx context.Context, caller *store.Caller, orderID int64, status, note string) error {
+	if _, err := s.visibleOrder(ctx, caller, orderID); err != nil {
+		return err
+	}
+
 	var err error
 	switch strings.ToLower(status) {
 	case "canceled":
@@ -86,6 +90,10 @@ func keyMaterial(parsed *csr.Request) store.KeyMaterial {
 // ReplaceCSR adds or replaces the CSR of an order that is not yet issued,
 // then issues it when nothing else is missing.
 func (s *Service) ReplaceCSR(ctx context.Context, caller *store.Caller, orderID int64, parsed *csr.Request) error {
+	if _, err := s.visibleOrder(ctx, caller, orderID); err != nil {
+		return err
+	}
+
 	err := s.store.ReplaceCSR(ctx, caller.Account.ID, orderID, keyMaterial(parsed))
 	if e := stateError(err, "take a new CSR; reissue an issued order instead"); e != nil {
 		return e
@@ -124,9 +132,9 @@ func (s *Service) Reissue(ctx context.Context, caller *store.Caller, orderID int
 			return nil, err
 		}
 	}
-	o, err := s.store.Order(ctx, caller.Account.ID, orderID)
+	o, err := s.visibleOrder(ctx, caller, orderID)
 	if err != nil {
-		return nil, notFound(err, "order", orderID)
+		return nil, err
 	}
 	hash := req.SignatureHash
 	if hash == "" {
@@ -157,9 +165,9 @@ func (s *Service) Reissue(ctx context.Context, caller *store.Caller, orderID int
 // issues it within the call. A duplicate needs no new approval: the order
 // was approved, and the original certificate stays valid.
 func (s *Service) Duplicate(ctx context.Context, caller *store.Caller, orderID int64, parsed *csr.Request) (*Reissued, error) {
-	o, err := s.store.Order(ctx, caller.Account.ID, orderID)
+	o, err := s.visibleOrder(ctx, caller, orderID)
 	if err != nil {
-		return nil, notFound(err, "order", orderID)
+		return nil, err
 	}
 	validated, err := s.store.HasActiveValidation(ctx, o.OrganizationID, "ds")
 	if err != nil {

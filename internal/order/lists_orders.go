@@ -86,9 +86,17 @@ func normalizeSerial(raw string) string {
 	return strings.ToUpper(strings.NewReplacer(":", "", " ", "").Replace(strings.TrimSpace(raw)))
 }
 
-// ListOrders returns one page of the caller's account's orders.
+// ListOrders returns one page of the orders of the caller's scope. The
+// scope is a condition of the query, so the total counts only those orders.
 func (s *Service) ListOrders(ctx context.Context, caller *store.Caller, q *store.OrderListQuery) (*OrderList, error) {
-	rows, total, err := s.store.ListOrders(ctx, caller.Account.ID, *q)
+	sc, err := s.scope(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	scoped := *q
+	scoped.Filter.Scope = sc
+
+	rows, total, err := s.store.ListOrders(ctx, caller.Account.ID, scoped)
 	if err != nil {
 		return nil, internal(err, "list orders")
 	}
@@ -206,7 +214,11 @@ func (s *Service) StatusChanges(ctx context.Context, caller *store.Caller, q *St
 		rng.Until = q.Range.Until
 	}
 
-	changes, err := s.store.ListStatusChanges(ctx, caller.Account.ID, rng)
+	sc, err := s.scope(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := s.store.ListStatusChangesInScope(ctx, caller.Account.ID, rng, sc)
 	if err != nil {
 		return nil, internal(err, "list order status changes")
 	}
@@ -253,11 +265,11 @@ type VerifiedContact struct {
 	Email     string
 }
 
-// OrderValidation returns the validation state of an order of the caller's account.
+// OrderValidation returns the validation state of an order of the caller's scope.
 func (s *Service) OrderValidation(ctx context.Context, caller *store.Caller, orderID int64) (*OrderValidation, error) {
-	o, err := s.store.Order(ctx, caller.Account.ID, orderID)
+	o, err := s.visibleOrder(ctx, caller, orderID)
 	if err != nil {
-		return nil, notFound(err, "order", orderID)
+		return nil, err
 	}
 	org, err := s.store.OrganizationByID(ctx, o.OrganizationID)
 	if err != nil {

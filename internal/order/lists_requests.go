@@ -64,9 +64,17 @@ func setRequestStatusFilter(f *store.RequestFilter, status string) {
 	}
 }
 
-// ListRequests returns one page of the caller's account's requests.
+// ListRequests returns one page of the requests of the orders of the
+// caller's scope. The total counts only those requests.
 func (s *Service) ListRequests(ctx context.Context, caller *store.Caller, q *store.RequestListQuery) (*RequestList, error) {
-	rows, total, err := s.store.ListRequests(ctx, caller.Account.ID, *q)
+	sc, err := s.scope(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	scoped := *q
+	scoped.Filter.Scope = sc
+
+	rows, total, err := s.store.ListRequests(ctx, caller.Account.ID, scoped)
 	if err != nil {
 		return nil, internal(err, "list requests")
 	}
@@ -82,8 +90,11 @@ type RequestInfo struct {
 	Order   *OrderInfo
 }
 
-// RequestInfo returns a request of the caller's account with its order.
+// RequestInfo returns a request of an order of the caller's scope with its order.
 func (s *Service) RequestInfo(ctx context.Context, caller *store.Caller, id int64) (*RequestInfo, error) {
+	if _, err := s.visibleRequest(ctx, caller, id); err != nil {
+		return nil, err
+	}
 	r, err := s.store.RequestSummaryByID(ctx, caller.Account.ID, id)
 	if err != nil {
 		return nil, notFound(err, "request", id)

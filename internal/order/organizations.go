@@ -15,13 +15,18 @@ import (
 // validates organizations for document signing.
 var ValidationTypes = []string{"ds"}
 
-// CreateOrganization stores a new organization of the caller's account.
-// Unless skip_duplicate_org_check is set, an organization with the same
-// normalized name and address is a 400 that names the existing one.
+// CreateOrganization stores a new organization in the caller's container.
+// Unless skip_duplicate_org_check is set, an organization of the caller's
+// scope with the same normalized name and address is a 400 that names the
+// existing one. An organization the caller may not see is no duplicate.
 func (s *Service) CreateOrganization(ctx context.Context, caller *store.Caller, in *OrganizationInput) (*store.Organization, error) {
-	row := s.organizationRow(caller, in, nil)
+	sc, err := s.scope(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	row := s.organizationRow(caller, caller.User.ContainerID, in, nil)
 	if !in.SkipDuplicateOrgCheck {
-		existing, err := s.store.FindOrganizationByKey(ctx, caller.Account.ID, row.NormalizedKey)
+		existing, err := s.store.FindOrganizationByKey(ctx, caller.Account.ID, row.NormalizedKey, sc)
 		if err == nil {
 			return nil, errs.New(errs.BadRequest, "duplicate_organization",
 				"organization %d already has this name and address; use its id, or set skip_duplicate_org_check to true to create another", existing.ID)
@@ -31,7 +36,7 @@ func (s *Service) CreateOrganization(ctx context.Context, caller *store.Caller, 
 		}
 	}
 
-	org, _, err := s.store.CreateOrganization(ctx, *row, in.SkipDuplicateOrgCheck)
+	org, _, err := s.store.CreateOrganizationInScope(ctx, *row, in.SkipDuplicateOrgCheck, sc)
 	if err != nil {
 		return nil, internal(err, "store organization")
 	}
@@ -39,11 +44,11 @@ func (s *Service) CreateOrganization(ctx context.Context, caller *store.Caller, 
 	return org, nil
 }
 
-// Organization returns an organization of the caller's account with its validations.
+// Organization returns an organization of the caller's scope with its validations.
 func (s *Service) Organization(ctx context.Context, caller *store.Caller, id int64) (*store.Organization, []store.Validation, error) {
-	org, err := s.store.Organization(ctx, caller.Account.ID, id)
+	org, err := s.visibleOrganization(ctx, caller, id)
 	if err != nil {
-		return nil, nil, notFound(err, "organization", id)
+		return nil, nil, err
 	}
 	validations, err := s.store.Validations(ctx, id)
 	if err != nil {
@@ -110,10 +115,10 @@ func ParseValidationRequest(tree any) (*ValidationRequest, error) {
 }
 
 // SubmitValidation records validation requests for an organization of the
-// caller's account; with AutoValidate they complete at once.
+// caller's scope; with AutoValidate they complete at once.
 func (s *Service) SubmitValidation(ctx context.Context, caller *store.Caller, orgID int64, req *ValidationRequest) error {
-	if _, err := s.store.Organization(ctx, caller.Account.ID, orgID); err != nil {
-		return notFound(err, "organization", orgID)
+	if _, err := s.visibleOrganization(ctx, caller, orgID); err != nil {
+		return err
 	}
 	if err := s.store.SubmitValidations(ctx, orgID, req.Types, req.VerifiedUsers); err != nil {
 		return internal(err, "submit validation")

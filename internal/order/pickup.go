@@ -369,6 +369,9 @@ func (s *Service) NewPickupCode(ctx context.Context, caller *store.Caller, order
 	if err := requireAdministrator(caller, "issue a new pickup code"); err != nil {
 		return nil, err
 	}
+	if _, err := s.visibleOrder(ctx, caller, orderID); err != nil {
+		return nil, err
+	}
 	code, stored, err := s.storedPickupCode(orderID)
 	if err != nil {
 		return nil, internal(err, "generate pickup code")

@@ -16,6 +16,9 @@ func (s *Service) DecideRequest(ctx context.Context, caller *store.Caller, reque
 	if err := requireAdministrator(caller, "approve or reject requests"); err != nil {
 		return err
 	}
+	if _, err := s.visibleRequest(ctx, caller, requestID); err != nil {
+		return err
+	}
 
 	decided, err := s.store.DecideRequest(ctx, caller.Account.ID, requestID, caller.User.ID, approve, comment)
 	if errors.Is(err, store.ErrConflict) {
@@ -55,11 +58,11 @@ type OrderInfo struct {
 	Provisioning *ProvisioningInfo
 }
 
-// Order returns an order of the caller's account.
+// Order returns an order of the caller's scope.
 func (s *Service) Order(ctx context.Context, caller *store.Caller, id int64) (*OrderInfo, error) {
-	o, err := s.store.Order(ctx, caller.Account.ID, id)
+	o, err := s.visibleOrder(ctx, caller, id)
 	if err != nil {
-		return nil, notFound(err, "order", id)
+		return nil, err
 	}
 	info := &OrderInfo{Order: o}
 	if info.Details, err = Details(o); err != nil {

@@ -33,7 +33,7 @@ type RevokeOutcome struct {
 	Revoked []store.RevokedCertificate
 }
 
-// RevokeCertificate revokes one certificate of the caller's account, or
+// RevokeCertificate revokes one certificate of the caller's scope, or
 // submits a revoke request for an administrator to approve. ref is the
 // certificate id or its serial number in hex (see certificateByRef).
 func (s *Service) RevokeCertificate(ctx context.Context, caller *store.Caller, ref string, in RevokeInput) (*RevokeOutcome, error) {
@@ -46,8 +46,11 @@ func (s *Service) RevokeCertificate(ctx context.Context, caller *store.Caller, r
 }
 
 // RevokeOrder revokes every issued certificate of an order of the caller's
-// account, or submits a revoke request for an administrator to approve.
+// scope, or submits a revoke request for an administrator to approve.
 func (s *Service) RevokeOrder(ctx context.Context, caller *store.Caller, orderID int64, in RevokeInput) (*RevokeOutcome, error) {
+	if _, err := s.visibleOrder(ctx, caller, orderID); err != nil {
+		return nil, err
+	}
 	target := store.Revocation{AccountID: caller.Account.ID, OrderID: orderID}
 	return s.revoke(ctx, caller, target, in)
 }
@@ -149,18 +152,14 @@ const maxCertificateIDDigits = 18
 
 var serialPattern = regexp.MustCompile(`(?i)^(0x)?[0-9a-f]+(:[0-9a-f]+)*$`)
 
-// certificateByRef returns a certificate of the caller's account named by
+// certificateByRef returns a certificate of the caller's scope named by
 // its id (up to 18 decimal digits) or by its serial number in hex, with or
 // without a 0x prefix or colons between bytes, in any letter case.
 func (s *Service) certificateByRef(ctx context.Context, caller *store.Caller, ref string) (*store.Certificate, error) {
 	if len(ref) <= maxCertificateIDDigits && strings.Trim(ref, "0123456789") == "" && ref != "" {
 		id, err := strconv.ParseInt(ref, 10, 64)
 		if err == nil && id > 0 {
-			cert, err := s.store.Certificate(ctx, caller.Account.ID, id)
-			if err != nil {
-				return nil, notFound(err, "certificate", id)
-			}
-			return cert, nil
+			return s.visibleCertificate(ctx, caller, id)
 		}
 	}
 
@@ -175,6 +174,15 @@ func (s *Service) certificateByRef(ctx context.Context, caller *store.Caller, re
 	}
 	if err != nil {
 		return nil, internal(err, "read certificate by serial number")
+	}
+	// A certificate outside the caller's scope gets the same response as
+	// one that does not exist.
+	visible, err := s.inScope(ctx, caller, cert.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	if !visible {
+		return nil, errs.NotFoundf("certificate", "no certificate of this account has serial number %s", serial)
 	}
 	return cert, nil
 }

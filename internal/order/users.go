@@ -33,11 +33,8 @@ func NewAPIKeySecret() (key string, hash []byte, prefix string, err error) {
 }
 
 // subtree returns the ids of the caller's container and every container
-// below it.
-//
-// TODO: only users, containers and API keys are scoped to this subtree so
-// far. Orders, organizations and requests are still scoped to the whole
-// account.
+// below it. Users, containers and API keys are scoped to it; see scope for
+// orders, requests and organizations.
 func (s *Service) subtree(ctx context.Context, caller *store.Caller) ([]int64, error) {
 	ids, err := s.store.ContainerSubtree(ctx, caller.Account.ID, caller.User.ContainerID)
 	if err != nil {

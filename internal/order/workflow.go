@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/docsign-ca/docsign-ca/internal/ca"
@@ -85,11 +86,22 @@ func (s *Service) PlaceDSOrder(ctx context.Context, caller *store.Caller, req *D
 	} else if parseErr != nil {
 		return nil, parseErr
 	}
+	sc, err := s.scope(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
 	org, newOrg := s.resolveOrganization(ctx, caller, req, &problems)
 	s.checkContacts(ctx, caller, req, &problems)
 	containerID := s.resolveContainer(ctx, caller, req, &problems)
+	if newOrg != nil {
+		// A new organization belongs to the container of the order that
+		// creates it.
+		newOrg.ContainerID = containerID
+	}
 	s.checkRenewal(ctx, caller, req, &problems)
-	s.checkAssignments(ctx, caller, req, &problems)
+	if err := s.checkAssignments(ctx, caller, req, containerID, &problems); err != nil {
+		return nil, err
+	}
 	issuer := s.resolveIssuer(req, &problems)
 	if req.PromoCode != "" {
 		// TODO: promotional codes come with payment; until an operator can
@@ -111,6 +123,7 @@ func (s *Service) PlaceDSOrder(ctx context.Context, caller *store.Caller, req *D
 	if err != nil {
 		return nil, err
 	}
+	in.DuplicateScope = sc
 	created, err := s.store.CreateOrder(ctx, *in)
 	if err != nil {
 		return nil, internal(err, "store order")
@@ -214,13 +227,14 @@ func (s *Service) newOrder(caller *store.Caller, req *DSOrgRequest, org *store.O
 	return in, nil
 }
 
-// resolveOrganization returns the existing organization named by id, or the
-// organization row to create from new details.
+// resolveOrganization returns the existing organization named by id, which
+// must be in the caller's scope, or the organization row to create from new
+// details. The caller sets the new row's container.
 func (s *Service) resolveOrganization(ctx context.Context, caller *store.Caller, req *DSOrgRequest, problems *errs.List) (*store.Organization, *store.Organization) {
 	if req.Organization.ID != 0 {
-		org, err := s.store.Organization(ctx, caller.Account.ID, req.Organization.ID)
+		org, err := s.visibleOrganization(ctx, caller, req.Organization.ID)
 		if err != nil {
-			problems.Invalid("organization.id", "organization %d is not an organization of this account; list yours with GET /services/v2/organization", req.Organization.ID)
+			problems.Invalid("organization.id", "organization %d is not an organization you may use; list yours with GET /services/v2/organization", req.Organization.ID)
 			return nil, nil
 		}
 		if !org.IsActive {
@@ -231,13 +245,13 @@ func (s *Service) resolveOrganization(ctx context.Context, caller *store.Caller,
 	if req.Organization.New == nil {
 		return nil, nil
 	}
-	return nil, s.organizationRow(caller, req.Organization.New, req.OrganizationContact)
+	return nil, s.organizationRow(caller, 0, req.Organization.New, req.OrganizationContact)
 }
 
-// organizationRow turns validated organization details into a store row.
-// Without an organization contact, the caller becomes the contact, as
-// CertCentral does.
-func (s *Service) organizationRow(caller *store.Caller, in *OrganizationInput, override *Contact) *store.Organization {
+// organizationRow turns validated organization details into a store row of
+// the container. Without an organization contact, the caller becomes the
+// contact, as CertCentral does.
+func (s *Service) organizationRow(caller *store.Caller, containerID int64, in *OrganizationInput, override *Contact) *store.Organization {
 	contact := store.Contact{
 		ID:        caller.User.ID,
 		FirstName: caller.User.FirstName,
@@ -254,7 +268,7 @@ func (s *Service) organizationRow(caller *store.Caller, in *OrganizationInput, o
 	}
 	return &store.Organization{
 		AccountID:           caller.Account.ID,
-		ContainerID:         caller.Account.RootContainerID,
+		ContainerID:         containerID,
 		Name:                in.Name,
 		AssumedName:         in.AssumedName,
 		Address:             in.Address,
@@ -307,13 +321,16 @@ func (s *Service) checkContact(ctx context.Context, caller *store.Caller, c *Con
 	}
 }
 
+// resolveContainer returns the order's container: container.id, which must
+// be in the caller's subtree, or else the caller's own container. It
+// returns 0 after recording a problem.
 func (s *Service) resolveContainer(ctx context.Context, caller *store.Caller, req *DSOrgRequest, problems *errs.List) int64 {
 	if req.ContainerID == 0 {
-		return caller.Account.RootContainerID
+		return caller.User.ContainerID
 	}
-	ok, err := s.store.ContainerInAccount(ctx, caller.Account.ID, req.ContainerID)
-	if err != nil || !ok {
-		problems.Invalid("container.id", "container %d is not a container of this account", req.ContainerID)
+	if _, err := s.visibleContainer(ctx, caller, req.ContainerID); err != nil {
+		problems.Invalid("container.id", "container %d is not your container or one below it; list yours with GET /services/v2/container, or omit container.id to use your own", req.ContainerID)
+		return 0
 	}
 	return req.ContainerID
 }
@@ -324,14 +341,17 @@ func (s *Service) checkRenewal(ctx context.Context, caller *store.Caller, req *D
 		path = "renewed_thumbprint"
 	}
 	if req.RenewalOfOrderID != 0 {
-		if _, err := s.store.Order(ctx, caller.Account.ID, req.RenewalOfOrderID); err != nil {
-			problems.Invalid("renewal_of_order_id", "order %d is not an order of this account; send the id of the order this one renews, or 0", req.RenewalOfOrderID)
+		if _, err := s.visibleOrder(ctx, caller, req.RenewalOfOrderID); err != nil {
+			problems.Invalid("renewal_of_order_id", "order %d is not an order you may see; send the id of the order this one renews, or 0", req.RenewalOfOrderID)
 		} else {
 			renewedOrderOK = true
 		}
 	}
 	if req.RenewedThumbprint != "" {
 		cert, err := s.store.CertificateByThumbprint(ctx, caller.Account.ID, req.RenewedThumbprint)
+		if err == nil {
+			err = s.requireCertificateInScope(ctx, caller, cert)
+		}
 		if err != nil {
 			problems.Invalid("renewed_thumbprint", "no certificate of this account has thumbprint %s; send the SHA-1 thumbprint of the certificate this order renews", req.RenewedThumbprint)
 		} else {
@@ -343,12 +363,26 @@ func (s *Service) checkRenewal(ctx context.Context, caller *store.Caller, req *D
 	}
 }
 
-func (s *Service) checkAssignments(ctx context.Context, caller *store.Caller, req *DSOrgRequest, problems *errs.List) {
+// checkAssignments requires every assigned user to be an active user of the
+// order's container or of a container below it. containerID is 0 when
+// container.id was rejected, and then nothing is checked.
+func (s *Service) checkAssignments(ctx context.Context, caller *store.Caller, req *DSOrgRequest, containerID int64, problems *errs.List) error {
+	if len(req.UserIDAssignments) == 0 || containerID == 0 {
+		return nil
+	}
+	containers, err := s.store.ContainerSubtree(ctx, caller.Account.ID, containerID)
+	if err != nil {
+		return internal(err, "read the containers below container "+fmtID(containerID))
+	}
 	for i, id := range req.UserIDAssignments {
-		if _, err := s.store.UserInAccount(ctx, caller.Account.ID, id); err != nil {
-			problems.Invalid("user_id_assignments["+fmtID(int64(i))+"]", "user %d is not a user of this account", id)
+		u, err := s.store.ActiveUserInAccount(ctx, caller.Account.ID, id)
+		if err != nil || !slices.Contains(containers, u.ContainerID) {
+			problems.Invalid("user_id_assignments["+fmtID(int64(i))+"]",
+				"user %d is not in container %d, where the order is placed, or a container below it; assign a user of that subtree, or set container.id to the user's container",
+				id, containerID)
 		}
 	}
+	return nil
 }
 
 func (s *Service) resolveIssuer(req *DSOrgRequest, problems *errs.List) *ca.Issuer {

@@ -23,6 +23,9 @@ type OrganizationFilter struct {
 	UsableInContainer int64
 	// Search matches the name and the assumed name.
 	Search *TextMatch
+	// Scope limits the list to the organizations one caller may see; nil
+	// lists the whole account.
+	Scope *Scope
 }
 
 // OrganizationListQuery is one page of a filtered, sorted organization list.
@@ -54,6 +57,7 @@ const containerAncestors = `WITH RECURSIVE ancestors (id) AS (
 func buildOrganizationFilter(accountID int64, f OrganizationFilter) *listQuery {
 	q := &listQuery{}
 	q.where("account_id = ?", accountID)
+	f.Scope.addOrganizationConditions(q, "container_id")
 	if f.ID != 0 {
 		q.where("id = ?", f.ID)
 	}

@@ -35,6 +35,9 @@ type OrderFilter struct {
 	// certificate's serial number and the e-mail address of the user who
 	// placed the order.
 	Search *TextMatch
+	// Scope limits the list to the orders one caller may see; nil lists
+	// the whole account.
+	Scope *Scope
 }
 
 // OrderListQuery is one page of a filtered, sorted order list.
@@ -156,6 +159,7 @@ var orderSummaryColumns = `o.id, o.status, o.product_name_id, o.organization_id,
 func buildOrderFilter(accountID int64, f OrderFilter) *listQuery {
 	q := &listQuery{}
 	q.where("o.account_id = ?", accountID)
+	f.Scope.addOrderConditions(q, "o.container_id", "o.user_id")
 	if f.ID != 0 {
 		q.where("o.id = ?", f.ID)
 	}
@@ -289,13 +293,24 @@ type StatusChange struct {
 // orders recorded within r, oldest first. Each transition is one row of
 // order_status_changes, so each appears exactly once.
 func (s *Store) ListStatusChanges(ctx context.Context, accountID int64, r TimeRange) ([]StatusChange, error) {
+	return s.ListStatusChangesInScope(ctx, accountID, r, nil)
+}
+
+// ListStatusChangesInScope is ListStatusChanges limited to the orders of
+// scope.
+func (s *Store) ListStatusChangesInScope(ctx context.Context, accountID int64, r TimeRange, scope *Scope) ([]StatusChange, error) {
 	q := &listQuery{}
 	q.where("sc.account_id = ?", accountID)
 	q.whereTime("sc.changed_at", r)
+	from := ` FROM order_status_changes sc`
+	if scope != nil {
+		from += ` JOIN orders o ON o.id = sc.order_id`
+		scope.addOrderConditions(q, "o.container_id", "o.user_id")
+	}
 
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT sc.id, sc.order_id, `+currentCertificate("sc.order_id")+`, sc.status, sc.changed_at
-		   FROM order_status_changes sc`+q.whereSQL()+` ORDER BY sc.id`, q.args...)
+		`SELECT sc.id, sc.order_id, `+currentCertificate("sc.order_id")+`, sc.status, sc.changed_at`+
+			from+q.whereSQL()+` ORDER BY sc.id`, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list order status changes: %w", err)
 	}

@@ -110,6 +110,9 @@ type NewOrder struct {
 	// the same transaction, and the order refers to it.
 	NewOrganization    *Organization
 	SkipDuplicateCheck bool
+	// DuplicateScope limits the duplicate check of NewOrganization to the
+	// organizations the caller may see; nil checks the whole account.
+	DuplicateScope *Scope
 	// RequestStatus is "" for no request (an administrator's skip_approval),
 	// RequestPending, or RequestApproved (approved by account policy).
 	RequestStatus   string
@@ -132,7 +135,7 @@ func (s *Store) CreateOrder(ctx context.Context, in NewOrder) (*CreatedOrder, er
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		o := in.Order
 		if in.NewOrganization != nil {
-			org, created, err := createOrganizationTx(ctx, tx, *in.NewOrganization, in.SkipDuplicateCheck)
+			org, created, err := createOrganizationTx(ctx, tx, *in.NewOrganization, in.SkipDuplicateCheck, in.DuplicateScope)
 			if err != nil {
 				return err
 			}

@@ -89,18 +89,24 @@ func scanOrganization(row interface{ Scan(...any) error }) (*Organization, error
 // set, an existing organization of the account with the same normalized key
 // is returned instead and created is false.
 func (s *Store) CreateOrganization(ctx context.Context, o Organization, skipDuplicateCheck bool) (org *Organization, created bool, err error) {
+	return s.CreateOrganizationInScope(ctx, o, skipDuplicateCheck, nil)
+}
+
+// CreateOrganizationInScope is CreateOrganization with the duplicate check
+// limited to the organizations of scope, so that a caller is never handed
+// an organization it may not see.
+func (s *Store) CreateOrganizationInScope(ctx context.Context, o Organization, skipDuplicateCheck bool, scope *Scope) (org *Organization, created bool, err error) {
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		org, created, err = createOrganizationTx(ctx, tx, o, skipDuplicateCheck)
+		org, created, err = createOrganizationTx(ctx, tx, o, skipDuplicateCheck, scope)
 		return err
 	})
 	return org, created, err
 }
 
-func createOrganizationTx(ctx context.Context, tx *sql.Tx, o Organization, skipDuplicateCheck bool) (*Organization, bool, error) {
+func createOrganizationTx(ctx context.Context, tx *sql.Tx, o Organization, skipDuplicateCheck bool, scope *Scope) (*Organization, bool, error) {
 	if !skipDuplicateCheck {
-		row := tx.QueryRowContext(ctx,
-			`SELECT `+orgColumns+` FROM organizations WHERE account_id = ? AND normalized_key = ? ORDER BY id LIMIT 1`,
-			o.AccountID, o.NormalizedKey)
+		q := organizationKeyQuery(o.AccountID, o.NormalizedKey, scope)
+		row := tx.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations`+q.whereSQL()+` ORDER BY id LIMIT 1`, q.args...)
 		existing, err := scanOrganization(row)
 		if err == nil {
 			return existing, false, nil
@@ -142,12 +148,22 @@ func createOrganizationTx(ctx context.Context, tx *sql.Tx, o Organization, skipD
 	return &o, true, nil
 }
 
-// FindOrganizationByKey returns the oldest organization of the account with
-// the normalized key, or ErrNotFound.
-func (s *Store) FindOrganizationByKey(ctx context.Context, accountID int64, key string) (*Organization, error) {
-	row := s.db.QueryRowContext(ctx,
-		`SELECT `+orgColumns+` FROM organizations WHERE account_id = ? AND normalized_key = ? ORDER BY id LIMIT 1`,
-		accountID, key)
+// organizationKeyQuery selects the organizations of the account and scope
+// with a normalized key.
+func organizationKeyQuery(accountID int64, key string, scope *Scope) *listQuery {
+	q := &listQuery{}
+	q.where("account_id = ?", accountID)
+	q.where("normalized_key = ?", key)
+	scope.addOrganizationConditions(q, "container_id")
+	return q
+}
+
+// FindOrganizationByKey returns the oldest organization of the account and
+// scope with the normalized key, or ErrNotFound. A nil scope searches the
+// whole account.
+func (s *Store) FindOrganizationByKey(ctx context.Context, accountID int64, key string, scope *Scope) (*Organization, error) {
+	q := organizationKeyQuery(accountID, key, scope)
+	row := s.db.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations`+q.whereSQL()+` ORDER BY id LIMIT 1`, q.args...)
 	o, err := scanOrganization(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

@@ -23,6 +23,9 @@ type RequestFilter struct {
 	// Search matches the common name of the request's order, which is the
 	// organization's name.
 	Search *TextMatch
+	// Scope limits the list to the requests of the orders one caller may
+	// see; nil lists the whole account.
+	Scope *Scope
 }
 
 // RequestListQuery is one page of a filtered, sorted request list.
@@ -76,6 +79,7 @@ const requestSummaryColumns = `r.id, r.account_id, r.order_id, r.type, r.status,
 func buildRequestFilter(accountID int64, f RequestFilter) *listQuery {
 	q := &listQuery{}
 	q.where("r.account_id = ?", accountID)
+	f.Scope.addOrderConditions(q, "o.container_id", "o.user_id")
 	if f.Type != "" {
 		q.where("r.type = ?", f.Type)
 	}

@@ -316,3 +316,18 @@ func (s *Store) ActiveUserInAccount(ctx context.Context, accountID, userID int64
 	}
 	return &u, nil
 }
+
+// ActiveUserByID returns a user of any account that is not deleted. It is
+// for operator commands, which act for the CA rather than for a tenant.
+func (s *Store) ActiveUserByID(ctx context.Context, userID int64) (*User, error) {
+	row := s.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE u.id = ? AND u.deleted_at IS NULL`, userID)
+	u, err := scanUser(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user %d: %w", userID, err)
+	}
+	return &u, nil
+}
