@@ -14,6 +14,7 @@ with a CertCentral Services API v2 compatible API.
 usage:
   docsign-ca serve [flags]                  run the server
   docsign-ca accounts create [flags]        create an account and print its administrator's API key
+  docsign-ca keys create --user ID [flags]  create an API key for a user and print it once
   docsign-ca validation approve [flags]     complete an organization's validation
   docsign-ca certificates list [flags]      list the certificates the CA has signed
   docsign-ca tokens list [flags]            list the ship_token orders that wait for a token or its shipment
@@ -56,6 +57,8 @@ func run(args []string) error {
 		return serve(args[1:])
 	case cmd == "accounts" && len(args) > 1 && args[1] == "create":
 		return createAccount(args[2:])
+	case cmd == "keys" && len(args) > 1 && args[1] == "create":
+		return createKey(args[2:])
 	case cmd == "validation" && len(args) > 1 && args[1] == "approve":
 		return approveValidation(args[2:])
 	case cmd == "certificates" && len(args) > 1 && args[1] == "list":
