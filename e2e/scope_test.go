@@ -22,9 +22,9 @@ import (
 // are 404 and missing from lists. It also covers the API key lifecycle and
 // the keys create operator command.
 
-// scopeWorld is one account with two sibling containers below the root:
-// alpha and bravo. Each has a manager with an organization and an issued
-// order; alpha also has a limited user with one order of its own, and the
+// scopeWorld is one account with two sibling containers, alpha and bravo,
+// below the root. Each has a manager with an organization and an issued
+// order. Alpha also has a limited user with one order of its own, and the
 // root has an organization of its own.
 type scopeWorld struct {
 	s          *server

@@ -57,9 +57,9 @@ func parseKeyFlags(args []string, now time.Time) (flags keyFlags, dataDir string
 }
 
 // createKey creates an API key for any active user, for example the first
-// key of a user added without one. The key is printed once to stdout; the
-// store keeps its SHA-256 hash and writes the api_key.created audit row
-// with the operator as its source.
+// key of a user added without one. It prints the key once to stdout. The
+// store keeps only its SHA-256 hash and writes the api_key.created audit
+// row with the operator as its source.
 func createKey(args []string) error {
 	flags, dataDir, help, err := parseKeyFlags(args, time.Now())
 	if help || err != nil {

@@ -8,11 +8,11 @@ import (
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
-// scope returns the part of the account the caller may see: orders of its
-// container subtree (only its own orders for a limited user), and
-// organizations of that subtree or of a container above it. It is nil for
-// a caller at the account's root container who is not a limited user,
-// because that caller sees the whole account.
+// scope returns the part of the account the caller may see. That is the
+// orders of its container subtree, or only its own orders for a limited
+// user, and the organizations of that subtree or of a container above it.
+// It is nil for a caller at the account's root container who is not a
+// limited user, because that caller sees the whole account.
 //
 // Everything outside the scope is reported as not found, as an object of
 // another account is, so that a caller cannot learn which ids exist in

@@ -8,9 +8,9 @@ import (
 
 // Scope limits the orders, requests, certificates and organizations that a
 // read returns to those one caller may see. A nil *Scope reads the whole
-// account: the order package passes nil for a caller whose container is
-// the account's root and who is not a limited user, because that caller's
-// subtree is every container of the account.
+// account. The order package passes nil for a caller at the account's root
+// container who is not a limited user, because that caller's subtree is
+// every container of the account.
 type Scope struct {
 	// Containers are the caller's container and every container below it.
 	// An order, and with it its requests and certificates, is visible when
