@@ -25,10 +25,8 @@ import (
 // Prefix is the path under which the console is served.
 const Prefix = "/console/"
 
-// DefaultIdleTimeout ends a session after 30 minutes without a request,
-// the upper end OWASP's Session Management Cheat Sheet gives for
-// low-risk applications; a CA console is not low-risk, so operators may
-// lower it.
+// DefaultIdleTimeout ends a session after 30 minutes without a request.
+// Operators lower it with serve's --console-idle-timeout.
 const DefaultIdleTimeout = 30 * time.Minute
 
 // maxSessionAge ends a session 12 hours after sign-in, however active.

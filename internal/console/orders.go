@@ -70,7 +70,7 @@ func (h *Handler) ordersPage(w http.ResponseWriter, r *http.Request, sess *sessi
 	h.renderNotice(w, r, http.StatusOK, "orders.html", sess, "Orders", noticeOf(r), view)
 }
 
-// certificateDetails is what the order page shows of an issued certificate.
+// certificateDetails is the part of an issued certificate the order page shows.
 type certificateDetails struct {
 	ID                int64
 	Status            string

@@ -12,10 +12,9 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Password length limits. NIST SP 800-63B §3.1.1.2 asks for at least 8
-// characters and allows at least 64; console users are operators and
-// approvers, so the minimum here is 12. The maximum bounds the work one
-// sign-in attempt can cause.
+// Password length limits. The minimum of 12 characters is this project's
+// choice for operators and approvers. The maximum bounds the input that one
+// sign-in attempt hashes.
 const (
 	MinPasswordLength = 12
 	MaxPasswordLength = 256

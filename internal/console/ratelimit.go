@@ -60,7 +60,7 @@ func (l *loginLimiter) fail(key string) {
 	w.failures++
 }
 
-// reset forgets the failures of key, after a successful sign-in.
+// reset clears the failures of key after a successful sign-in.
 func (l *loginLimiter) reset(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -13,7 +13,7 @@ import (
 	"github.com/docsign-ca/docsign-ca/internal/errs"
 )
 
-// page is what the layout template receives.
+// page is the data the layout template receives.
 type page struct {
 	Title   string
 	Session *session
@@ -35,6 +35,9 @@ var templateFuncs = template.FuncMap{
 		return t.UTC().Format("2006-01-02")
 	},
 	"label": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"fieldErrors": func(all map[string][]string, field string) fieldErrorView {
+		return fieldErrorView{Field: field, Messages: all[field]}
+	},
 	// The order form's choices, the values the ds_org validator accepts.
 	"list3":   func() []string { return []string{"1", "2", "3"} },
 	"hashes":  func() []string { return []string{"sha256", "sha384", "sha512"} },
@@ -46,6 +49,13 @@ var templateFuncs = template.FuncMap{
 			{"ship_country", "Country (ISO 3166-1 alpha-2 code, such as us)"},
 		}
 	},
+}
+
+// fieldErrorView is the messages shown beside one form field; Field names
+// the id of the paragraph that the field's aria-describedby points to.
+type fieldErrorView struct {
+	Field    string
+	Messages []string
 }
 
 // parsePages parses each page template together with the layout.

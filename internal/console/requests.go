@@ -146,8 +146,8 @@ type bulkView struct {
 	Comment  string
 }
 
-// bulkConfirmPage shows the selected requests and asks to confirm their
-// approval. It changes nothing, so a second POST does the approval; that
+// bulkConfirmPage lists the selected requests with a button that confirms
+// their approval. It changes nothing: a second POST approves, so the
 // confirmation step works without JavaScript.
 func (h *Handler) bulkConfirmPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	ids, err := selectedIDs(r)

@@ -339,7 +339,7 @@ func TestLoginCSRFChecked(t *testing.T) {
 
 func TestRedirectAfterLoginStaysOnConsole(t *testing.T) {
 	cases := map[string]string{
-		"/console/orders?page=2": "/console/orders?page=2",
+		"/console/orders?page=2":  "/console/orders?page=2",
 		"https://elsewhere.test/": "",
 		"//elsewhere.test/":       "",
 		"/services/v2/account":    "",
@@ -411,11 +411,11 @@ func TestOrderFormShowsValidatorErrors(t *testing.T) {
 	if !strings.Contains(p.body, `id="csr" name="csr" rows="8" aria-invalid="true"`) {
 		t.Error("the CSR field is not marked invalid")
 	}
-	if !strings.Contains(p.body, `class="field-error"`) {
-		t.Error("no message is shown beside a field")
+	if !strings.Contains(p.body, `<p class="field-error" id="csr-error">certificate.csr`) {
+		t.Error("the CSR's parse error is not shown beside the CSR field")
 	}
-	if !strings.Contains(p.body, "organization") {
-		t.Error("the missing organization is not reported")
+	if !strings.Contains(p.body, `id="organization_id-error"`) {
+		t.Error("the missing organization is not shown beside the organization field")
 	}
 }
 

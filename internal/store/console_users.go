@@ -12,7 +12,7 @@ import (
 // is on, never the password or the TOTP secret.
 const AuditConsoleUserCreated = "console_user.created"
 
-// ConsoleCredential is what a user signs in to the web console with.
+// ConsoleCredential is the password hash and TOTP secret of a web console user.
 type ConsoleCredential struct {
 	// PasswordHash is an encoded argon2id hash with its parameters and salt.
 	PasswordHash string
