@@ -16,6 +16,7 @@ usage:
   docsign-ca accounts create [flags]        create an account and print its administrator's API key
   docsign-ca keys create --user ID [flags]  create an API key for a user and print it once
   docsign-ca validation approve [flags]     complete an organization's validation
+  docsign-ca users add [flags]              create a user who signs in to the web console at /console/
   docsign-ca certificates list [flags]      list the certificates the CA has signed
   docsign-ca tokens list [flags]            list the ship_token orders that wait for a token or its shipment
   docsign-ca tokens provision [flags]       generate an order's key on a token and write its certificate there
@@ -59,6 +60,8 @@ func run(args []string) error {
 		return createAccount(args[2:])
 	case cmd == "keys" && len(args) > 1 && args[1] == "create":
 		return createKey(args[2:])
+	case cmd == "users" && len(args) > 1 && args[1] == "add":
+		return addUser(args[2:])
 	case cmd == "validation" && len(args) > 1 && args[1] == "approve":
 		return approveValidation(args[2:])
 	case cmd == "certificates" && len(args) > 1 && args[1] == "list":

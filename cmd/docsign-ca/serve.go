@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/docsign-ca/docsign-ca/internal/api"
 	"github.com/docsign-ca/docsign-ca/internal/ca"
+	"github.com/docsign-ca/docsign-ca/internal/console"
 	"github.com/docsign-ca/docsign-ca/internal/order"
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
@@ -32,6 +34,7 @@ type serveConfig struct {
 	pprofListen   string
 	http          httpConfig
 	provisioning  provisioningConfig
+	consoleIdle   time.Duration
 }
 
 func serve(args []string) error {
@@ -51,6 +54,8 @@ func serve(args []string) error {
 		"loopback address and port for Go's net/http/pprof profiles, such as 127.0.0.1:6060; empty turns profiling off")
 	cfg.http.register(fs)
 	cfg.provisioning.register(fs)
+	fs.DurationVar(&cfg.consoleIdle, "console-idle-timeout", console.DefaultIdleTimeout,
+		"how long a web console session may stay without a request before it ends and the user signs in again")
 	fs.Usage = usageWithEnv(fs, "docsign-ca serve [flags]")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -137,7 +142,14 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	defer stopRevocation()
-	srv, err := cfg.http.newServer(handler, log)
+	consoleHandler, err := console.New(console.Config{
+		Orders: orders, Store: st, Log: log, IdleTimeout: cfg.consoleIdle, SecureCookie: cfg.http.scheme() == "https",
+	})
+	if err != nil {
+		listener.Close()
+		return fmt.Errorf("start the web console: %w", err)
+	}
+	srv, err := cfg.http.newServer(withConsole(handler, consoleHandler), log)
 	if err != nil {
 		listener.Close()
 		return err
@@ -181,6 +193,15 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	<-sweepDone
 	log.Info("docsign-ca stopped")
 	return nil
+}
+
+// withConsole serves the web console under /console/ and everything else
+// with the API handler.
+func withConsole(apiHandler, consoleHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, consoleHandler)
+	mux.Handle("/", apiHandler)
+	return mux
 }
 
 // sweep issues orders that became ready outside a request, for example after
