@@ -32,6 +32,7 @@ type serveConfig struct {
 	pprofListen   string
 	http          httpConfig
 	provisioning  provisioningConfig
+	payment       paymentConfig
 }
 
 func serve(args []string) error {
@@ -51,6 +52,7 @@ func serve(args []string) error {
 		"loopback address and port for Go's net/http/pprof profiles, such as 127.0.0.1:6060; empty turns profiling off")
 	cfg.http.register(fs)
 	cfg.provisioning.register(fs)
+	cfg.payment.register(fs)
 	fs.Usage = usageWithEnv(fs, "docsign-ca serve [flags]")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -59,6 +61,9 @@ func serve(args []string) error {
 		return err
 	}
 	if err := cfg.http.check(); err != nil {
+		return err
+	}
+	if _, err := cfg.payment.parse(); err != nil {
 		return err
 	}
 
@@ -117,6 +122,10 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 
 	orders := order.NewService(st, authority, log)
 	orders.AutoValidate = cfg.autoValidate
+	if err := cfg.payment.apply(orders); err != nil {
+		return err
+	}
+	log.Info("card payments use the built-in TEST payment processor, which approves only published test card numbers and moves no money")
 	if cfg.autoValidate {
 		log.Warn("--auto-validate is on: every submitted organization validation completes at once; use it for development and sandboxes only")
 	}
@@ -184,8 +193,9 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 }
 
 // sweep issues orders that became ready outside a request, for example after
-// `docsign-ca validation approve` ran in another process, and gives pickup
-// codes to the client_app orders that became ready.
+// `docsign-ca validation approve` ran in another process, gives pickup
+// codes to the client_app orders that became ready, and retries card
+// refunds that the processor did not confirm.
 func sweep(ctx context.Context, orders *order.Service, interval time.Duration) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
@@ -196,6 +206,7 @@ func sweep(ctx context.Context, orders *order.Service, interval time.Duration) {
 		case <-ticker.C:
 			orders.IssueReady(ctx)
 			orders.PreparePickups(ctx)
+			orders.RefundPendingCards(ctx)
 		}
 	}
 }
