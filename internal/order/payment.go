@@ -239,10 +239,10 @@ func insufficientFunds(e *store.InsufficientFundsError) error {
 		e.ContainerID, payment.FormatAmount(e.BalanceCents), payment.FormatAmount(e.PriceCents), payment.FormatAmount(e.LimitCents))
 }
 
-// RefundPendingCards asks the processor to refund every card or profile
-// payment whose order was rejected or canceled, and records each refund.
-// The request handlers call it after such a change and the server's sweep
-// retries what failed. It returns the number of refunds recorded.
+// RefundPendingCards requests a processor refund of every card or profile
+// payment that waits as refund_pending, and records each refund. The
+// server's sweep calls it to retry the refunds that failed right after a
+// rejection or cancel. It returns the number of refunds recorded.
 func (s *Service) RefundPendingCards(ctx context.Context) int {
 	pending, err := s.store.PendingCardRefunds(ctx, 100)
 	if err != nil {

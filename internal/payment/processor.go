@@ -57,8 +57,8 @@ type Charge struct {
 	// Token is a processor token of a saved card (Receipt.Token of an
 	// earlier charge).
 	Token string
-	// SaveCard asks the processor for a token that later charges can use
-	// in place of the card.
+	// SaveCard requests a token that later charges can use in place of
+	// the card.
 	SaveCard bool
 	// Description is shown on the processor's records, such as
 	// "docsign-ca ds_org order".

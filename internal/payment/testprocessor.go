@@ -17,9 +17,8 @@ const (
 	outcomeInsufficientFunds = "nofunds"
 )
 
-// testCards are the card numbers TestProcessor knows, with their outcome.
-// They are the test numbers that card networks and processors publish for
-// sandboxes, so none of them belongs to a real account.
+// testCards maps the card numbers that TestProcessor accepts to their
+// outcome. They are widely published sandbox test numbers.
 var testCards = map[string]string{
 	"4242424242424242": outcomeApprove, // Visa
 	"4111111111111111": outcomeApprove, // Visa

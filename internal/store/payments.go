@@ -40,7 +40,7 @@ type NewPayment struct {
 	Method         string
 	ListPriceCents int64
 	DiscountCents  int64
-	// AmountCents is what the order costs: ListPriceCents - DiscountCents.
+	// AmountCents is the price charged: ListPriceCents - DiscountCents.
 	AmountCents int64
 	PromoCode   string
 	// NegativeLimitCents is how far below zero a balance payment may take
@@ -90,7 +90,7 @@ type LedgerEntry struct {
 	CreatedAt      time.Time
 }
 
-// OrderPayment is how one order was paid.
+// OrderPayment is the payment record of one order.
 type OrderPayment struct {
 	OrderID        int64
 	AccountID      int64
@@ -130,7 +130,7 @@ type PaymentProfile struct {
 
 // recordPaymentTx stores an order's payment. A balance payment first
 // checks the container's balance and returns *InsufficientFundsError when
-// the debit would pass the negative balance limit; withTx serializes
+// the debit would pass the negative balance limit. withTx serializes
 // writers, so no other order spends the same balance in between.
 func recordPaymentTx(ctx context.Context, tx *sql.Tx, o Order, orderID int64, p NewPayment, t time.Time) error {
 	if p.SaveProfile != nil {
