@@ -217,6 +217,9 @@ func (s *Service) profileFromCard(req *DSOrgRequest, token string) *store.Paymen
 
 // refundFailedOrder returns a charge whose order was not stored. A failed
 // refund is logged with the charge id, for the operator to refund by hand.
+//
+// TODO: record such a failed refund in the database, so that the sweep
+// retries it like a refund_pending payment; today only the log has it.
 func (s *Service) refundFailedOrder(ctx context.Context, p *store.NewPayment, cause error) {
 	if p == nil || p.ChargeID == "" {
 		return
