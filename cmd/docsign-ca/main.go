@@ -24,6 +24,8 @@ usage:
   docsign-ca ceremony [flags]               generate CA keys and certificates from a YAML file
   docsign-ca ca list [flags]                list the root and issuing CAs
   docsign-ca ca retire [flags]              stop new issuance from an issuing CA
+  docsign-ca finance deposit [flags]        credit a container's balance
+  docsign-ca promo add [flags]              add or change a percentage promo code
 
   docsign-ca audit verify [flags]           check the audit log's hash chain
   docsign-ca audit export [flags]           write the audit log as JSON lines
@@ -78,6 +80,10 @@ func run(args []string) error {
 		return listCAs(args[2:])
 	case cmd == "ca" && len(args) > 1 && args[1] == "retire":
 		return retireCA(args[2:])
+	case cmd == "finance" && len(args) > 1 && args[1] == "deposit":
+		return depositFunds(args[2:])
+	case cmd == "promo" && len(args) > 1 && args[1] == "add":
+		return addPromoCode(args[2:])
 	case cmd == "audit" && len(args) > 1 && args[1] == "verify":
 		return verifyAudit(args[2:])
 	case cmd == "audit" && len(args) > 1 && args[1] == "export":

@@ -35,6 +35,7 @@ type serveConfig struct {
 	http          httpConfig
 	provisioning  provisioningConfig
 	consoleIdle   time.Duration
+	payment       paymentConfig
 }
 
 func serve(args []string) error {
@@ -56,6 +57,7 @@ func serve(args []string) error {
 	cfg.provisioning.register(fs)
 	fs.DurationVar(&cfg.consoleIdle, "console-idle-timeout", console.DefaultIdleTimeout,
 		"how long a web console session may stay without a request before it ends and the user signs in again")
+	cfg.payment.register(fs)
 	fs.Usage = usageWithEnv(fs, "docsign-ca serve [flags]")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -64,6 +66,9 @@ func serve(args []string) error {
 		return err
 	}
 	if err := cfg.http.check(); err != nil {
+		return err
+	}
+	if _, err := cfg.payment.parse(); err != nil {
 		return err
 	}
 
@@ -122,6 +127,10 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 
 	orders := order.NewService(st, authority, log)
 	orders.AutoValidate = cfg.autoValidate
+	if err := cfg.payment.apply(orders); err != nil {
+		return err
+	}
+	log.Info("card payments use the built-in TEST payment processor, which approves only published test card numbers and moves no money")
 	if cfg.autoValidate {
 		log.Warn("--auto-validate is on: every submitted organization validation completes at once; use it for development and sandboxes only")
 	}
@@ -205,8 +214,9 @@ func withConsole(apiHandler, consoleHandler http.Handler) http.Handler {
 }
 
 // sweep issues orders that became ready outside a request, for example after
-// `docsign-ca validation approve` ran in another process, and gives pickup
-// codes to the client_app orders that became ready.
+// `docsign-ca validation approve` ran in another process, gives pickup
+// codes to the client_app orders that became ready, and retries card
+// refunds that the processor did not confirm.
 func sweep(ctx context.Context, orders *order.Service, interval time.Duration) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
@@ -217,6 +227,7 @@ func sweep(ctx context.Context, orders *order.Service, interval time.Duration) {
 		case <-ticker.C:
 			orders.IssueReady(ctx)
 			orders.PreparePickups(ctx)
+			orders.RefundPendingCards(ctx)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/docsign-ca/docsign-ca/internal/order"
+	"github.com/docsign-ca/docsign-ca/internal/payment"
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
@@ -449,15 +450,18 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, caller *stor
 }
 
 // balanceView is CertCentral's balance, whose amounts are strings.
-// docsign-ca keeps no balance and charges nothing: the balance is zero and
-// the negative balance unlimited, so negative_balance_limit and
-// total_available_funds are absent, as CertCentral omits them then.
+// negative_balance_limit and total_available_funds are omitted, and
+// unlimited_negative_balance is true, when the negative balance is
+// unlimited; unlimited_negative_balance is omitted otherwise, as
+// CertCentral does.
 type balanceView struct {
 	Balance                       string `json:"balance"`
 	Currency                      string `json:"currency"`
 	UnpaidInvoiceBalance          string `json:"unpaid_invoice_balance"`
+	NegativeBalanceLimit          string `json:"negative_balance_limit,omitempty"`
 	UsedCreditFromOtherContainers string `json:"used_credit_from_other_containers"`
-	UnlimitedNegativeBalance      bool   `json:"unlimited_negative_balance"`
+	TotalAvailableFunds           string `json:"total_available_funds,omitempty"`
+	UnlimitedNegativeBalance      bool   `json:"unlimited_negative_balance,omitempty"`
 }
 
 func (s *Server) getBalance(w http.ResponseWriter, r *http.Request, caller *store.Caller) {
@@ -466,15 +470,58 @@ func (s *Server) getBalance(w http.ResponseWriter, r *http.Request, caller *stor
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.orders.CheckBalanceQuery(r.Context(), caller, values); err != nil {
+	info, err := s.orders.Balance(r.Context(), caller, values)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, balanceView{
-		Balance:                       "0.00",
-		Currency:                      "USD",
-		UnpaidInvoiceBalance:          "0.00",
-		UsedCreditFromOtherContainers: "0.00",
-		UnlimitedNegativeBalance:      true,
-	})
+	writeJSON(w, http.StatusOK, viewBalance(info))
+}
+
+// viewBalance renders a balance. docsign-ca has no invoices and no credit
+// shared between containers, so those amounts are zero, and the available
+// funds are the balance plus the negative balance limit.
+func viewBalance(info *order.BalanceInfo) balanceView {
+	v := balanceView{
+		Balance:                       payment.FormatAmount(info.BalanceCents),
+		Currency:                      payment.Currency,
+		UnpaidInvoiceBalance:          payment.FormatAmount(0),
+		UsedCreditFromOtherContainers: payment.FormatAmount(0),
+		UnlimitedNegativeBalance:      info.UnlimitedNegative,
+	}
+	if !info.UnlimitedNegative {
+		v.NegativeBalanceLimit = payment.FormatAmount(info.NegativeLimitCents)
+		v.TotalAvailableFunds = payment.FormatAmount(info.BalanceCents + info.NegativeLimitCents)
+	}
+	return v
+}
+
+// paymentProfileView is a saved card as GET finance/payment-profile lists
+// it. It shows the brand and last four digits only.
+type paymentProfileView struct {
+	ID              int64  `json:"id"`
+	CardType        string `json:"card_type"`
+	LastFour        string `json:"last_four"`
+	ExpirationMonth int    `json:"expiration_month"`
+	ExpirationYear  int    `json:"expiration_year"`
+	CardholderName  string `json:"cardholder_name"`
+	IsDefault       bool   `json:"is_default"`
+	DateCreated     string `json:"date_created"`
+}
+
+func (s *Server) listPaymentProfiles(w http.ResponseWriter, r *http.Request, caller *store.Caller) {
+	profiles, err := s.orders.PaymentProfiles(r.Context(), caller)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	views := make([]paymentProfileView, 0, len(profiles))
+	for _, p := range profiles {
+		views = append(views, paymentProfileView{
+			ID: p.ID, CardType: p.CardBrand, LastFour: p.CardLastFour,
+			ExpirationMonth: p.ExpirationMonth, ExpirationYear: p.ExpirationYear, CardholderName: p.CardholderName,
+			IsDefault: p.IsDefault, DateCreated: formatDateTime(p.CreatedAt),
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"payment_profiles": views})
 }

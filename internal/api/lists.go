@@ -36,6 +36,7 @@ func (s *Server) readRoutes() {
 	s.handle("GET /services/v2/container/{id}", s.getContainer)
 	s.handle("GET /services/v2/account", s.getAccount)
 	s.handle("GET /services/v2/finance/balance", s.getBalance)
+	s.handle("GET /services/v2/finance/payment-profile", s.listPaymentProfiles)
 }
 
 // queryValues parses the raw query string. r.URL.Query() would silently

@@ -77,7 +77,8 @@ var routeActions = map[string]order.Action{
 	"DELETE /services/v2/key/{id}":    order.ActionAPIKeyManage,
 	"GET /services/v2/container/{id}": order.ActionContainerView,
 
-	"GET /services/v2/finance/balance": order.ActionFinanceView,
+	"GET /services/v2/finance/balance":         order.ActionFinanceView,
+	"GET /services/v2/finance/payment-profile": order.ActionFinanceView,
 }
 
 // actionUnmapped is the action of an authenticated route that routeActions

@@ -49,6 +49,9 @@ func (s *Service) UpdateOrderStatus(ctx context.Context, caller *store.Caller, o
 		return notFound(err, "order", orderID)
 	}
 	s.log.Info("order status changed", "order_id", orderID, "status", strings.ToLower(status), "user_id", caller.User.ID)
+	if strings.EqualFold(status, "canceled") {
+		s.refundOrderCard(ctx, orderID)
+	}
 	return nil
 }
 

@@ -111,11 +111,14 @@ type DSOrgRequest struct {
 	DisableRenewalNotifications bool
 	Validity                    Validity
 
-	// PaymentMethod is balance or card.
+	// PaymentMethod is balance, card or profile.
 	PaymentMethod string
 	// Card and BillingAddress are set only when PaymentMethod is card.
 	Card           *Card
 	BillingAddress *BillingAddress
+	// PaymentProfileID is payment_profile.id for the profile method, 0
+	// for the account's default profile.
+	PaymentProfileID int64
 }
 
 // ShipInfo is the shipping address of a hardware token (ship_token method).

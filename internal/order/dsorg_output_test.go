@@ -320,7 +320,7 @@ func TestParseDSOrgMessages(t *testing.T) {
 		{"UK names GB", set("organization.country", "uk"), "use GB for the United Kingdom"},
 		{"key size lists allowed", set("certificate.key_size", "p-354"), "256 (p-256) or 384 (p-384)"},
 		{"usage misprint hints", set("certificate.usage_designation.additional_usages", []any{"adobe_authentic_documents_trustsigning"}), "spelled adobe_authentic_documents_trust"},
-		{"unoffered payment says so", set("payment_method", "profile"), "not offered"},
+		{"unoffered payment says so", set("payment_method", "wire_transfer"), "not offered"},
 		{"limit is stated", set("comments", strings.Repeat("c", 2001)), "limit of 2000"},
 		{"expected type is named", set("certificate.signature_hash", true), "must be a string, not a boolean"},
 		{"enum lists allowed", set("certificate.signature_hash", "md5"), "sha256, sha384, sha512"},

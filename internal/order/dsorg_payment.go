@@ -4,20 +4,24 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/docsign-ca/docsign-ca/internal/payment"
 )
 
-// Values of payment_method.
+// Values of payment_method. profile charges a card saved by an earlier
+// order (save_credit_card or set_as_default).
 const (
 	paymentBalance = "balance"
 	paymentCard    = "card"
+	paymentProfile = "profile"
 )
 
-var paymentMethods = []string{paymentBalance, paymentCard}
+var paymentMethods = []string{paymentBalance, paymentCard, paymentProfile}
 
 // unofferedPaymentMethods are CertCentral payment methods that this CA does
 // not offer. They get their own message, because a CertCentral client may
 // send them in good faith.
-var unofferedPaymentMethods = []string{"profile", "wire_transfer"}
+var unofferedPaymentMethods = []string{"wire_transfer"}
 
 // Card limits. A card number has 12 to 19 digits (ISO/IEC 7812-1 allows up
 // to 19). An expiration year more than maxCardYearsAhead ahead is a typing
@@ -28,8 +32,9 @@ const (
 	maxCardYearsAhead = 20
 )
 
-// Card is a validated credit card without its secrets: the full number and
-// the CVV are checked and then dropped, so that they are never stored or logged.
+// Card is a validated credit card. The full number and the CVV stay in an
+// unexported field for the one processor charge of the request. They are
+// never stored, and String shows only the brand and the last four digits.
 type Card struct {
 	// Brand is visa, mastercard, amex, discover or other, derived from the
 	// number's prefix.
@@ -44,6 +49,20 @@ type Card struct {
 	SaveCard *bool
 	// SetAsDefault is true when set_as_default was 1.
 	SetAsDefault bool
+
+	secret payment.CardDetails
+}
+
+// GoString keeps %#v as safe as %v.
+func (c Card) GoString() string { return c.String() }
+
+// details returns the card as the payment processor takes it.
+func (c *Card) details() payment.CardDetails { return c.secret }
+
+// saveRequested reports whether the card becomes a payment profile: the
+// client asked to save it, or to make it the default payment method.
+func (c *Card) saveRequested() bool {
+	return (c.SaveCard != nil && *c.SaveCard) || c.SetAsDefault
 }
 
 // String returns only the brand and the last four digits, for example
@@ -64,11 +83,15 @@ type BillingAddress struct {
 	Country string
 }
 
-// readPayment reads payment_method, and credit_card and billing_address when
-// the method is card. For balance those two objects are ignored.
+// readPayment reads payment_method, credit_card and billing_address when
+// the method is card, and the optional payment_profile when it is profile.
+// Objects that the method does not use are ignored.
 func (r *fieldReader) readPayment(root jsonObject, request *DSOrgRequest, now time.Time) {
 	method, ok := r.readPaymentMethod(root)
 	request.PaymentMethod = method
+	if ok && method == paymentProfile {
+		request.PaymentProfileID = r.readPaymentProfile(root)
+	}
 	if !ok || method != paymentCard {
 		return
 	}
@@ -87,7 +110,7 @@ func (r *fieldReader) readPaymentMethod(root jsonObject) (string, bool) {
 	if value, present := root.lookup(key); present {
 		if s, isString := value.(string); isString {
 			if _, unoffered := enumValue(s, unofferedPaymentMethods); unoffered {
-				r.problems.Invalid(key, "payment_method %s is not offered by this CA: use balance or card", echo(s))
+				r.problems.Invalid(key, "payment_method %s is not offered by this CA: use balance, card or profile", echo(s))
 				return "", false
 			}
 		}
@@ -102,6 +125,7 @@ func (r *fieldReader) readCard(object jsonObject, now time.Time) *Card {
 	if digits, ok := r.readCardNumber(object); ok {
 		card.Brand = cardBrand(digits)
 		card.LastFour = digits[len(digits)-4:]
+		card.secret.Number = digits
 	}
 
 	month, monthOK := r.readExpirationMonth(object)
@@ -111,8 +135,10 @@ func (r *fieldReader) readCard(object jsonObject, now time.Time) *Card {
 	}
 	card.ExpirationMonth, card.ExpirationYear = month, year
 
-	r.readCVV(object)
+	card.secret.CVV = r.readCVV(object)
 	card.CardholderName, _ = r.requiredText(object, "cardholder_name", maxNameLength)
+	card.secret.ExpirationMonth, card.secret.ExpirationYear = month, year
+	card.secret.CardholderName = card.CardholderName
 
 	if save, given := r.optionalBool(object, "save_credit_card"); given {
 		card.SaveCard = &save
@@ -261,13 +287,14 @@ func (r *fieldReader) checkCardNotExpired(object jsonObject, month, year int, no
 	}
 }
 
-// readCVV checks credit_card.cvv: 3 or 4 digits, as a string or a JSON number.
-func (r *fieldReader) readCVV(object jsonObject) {
+// readCVV returns credit_card.cvv: 3 or 4 digits, as a string or a JSON
+// number. It returns "" when the value is missing or invalid.
+func (r *fieldReader) readCVV(object jsonObject) string {
 	path := object.childPath("cvv")
 	value, present := object.lookup("cvv")
 	if !present {
 		r.problems.Required(path, "%s is required", path)
-		return
+		return ""
 	}
 
 	var text string
@@ -278,17 +305,31 @@ func (r *fieldReader) readCVV(object jsonObject) {
 		text = string(v)
 	default:
 		r.wrongType(path, "a string of 3 or 4 digits", value)
-		return
+		return ""
 	}
 
 	if text == "" {
 		r.problems.Required(path, "%s is required and must not be empty", path)
-		return
+		return ""
 	}
 
 	if !isDigits(text) || len(text) < 3 || len(text) > 4 {
 		r.problems.Invalid(path, "%s must be 3 or 4 digits", path)
+		return ""
 	}
+	return text
+}
+
+// readPaymentProfile reads the optional payment_profile.id of a profile
+// payment. It returns 0 when the object is absent, and the order then
+// uses the account's default profile.
+func (r *fieldReader) readPaymentProfile(root jsonObject) int64 {
+	object, ok := r.optionalObject(root, "payment_profile")
+	if !ok {
+		return 0
+	}
+	id, _ := r.optionalID(object, "id")
+	return id
 }
 
 // readSetAsDefault reads credit_card.set_as_default: 1 makes the card the

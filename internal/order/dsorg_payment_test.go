@@ -64,9 +64,10 @@ func TestCardString(t *testing.T) {
 	}
 }
 
-// TestCardSecretsNotKept checks that neither the parsed card nor any message
-// contains the card number or the CVV.
-func TestCardSecretsNotKept(t *testing.T) {
+// TestCardSecretsNotPrinted checks that neither the printed request and
+// card nor any message contains the card number or the CVV. The card keeps
+// both in memory for the processor charge.
+func TestCardSecretsNotPrinted(t *testing.T) {
 	const number = "5555 5555 5555 4444"
 	const cvv = "9876"
 	digits := strings.ReplaceAll(number, " ", "")
@@ -76,7 +77,7 @@ func TestCardSecretsNotKept(t *testing.T) {
 	set("credit_card.cvv", cvv)(t, body)
 
 	request := parseValid(t, body)
-	dump := fmt.Sprintf("%+v %+v", *request, *request.Card)
+	dump := fmt.Sprintf("%+v %+v %#v %v", *request, *request.Card, *request.Card, request.Card)
 	for _, secret := range []string{digits, number, cvv} {
 		if strings.Contains(dump, secret) {
 			t.Errorf("parsed request contains %q", secret)

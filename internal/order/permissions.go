@@ -143,7 +143,7 @@ var PermissionTable = []Permission{
 	{ActionContainerManage, true, onlyAdmin, userKeys, "add containers"},
 	{ActionAPIKeyView, false, allRoles, anyViewKeys, "list the caller's own API keys"},
 	{ActionAPIKeyManage, true, allRoles, userKeys, "create or revoke the caller's own API keys"},
-	{ActionFinanceView, false, financeRoles, []int{KeyRestrictionViewOnly}, "read the account balance"},
+	{ActionFinanceView, false, financeRoles, []int{KeyRestrictionViewOnly}, "read the account balance and the saved payment profiles"},
 }
 
 // PermissionFor returns the table row of an action.

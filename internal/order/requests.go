@@ -41,6 +41,8 @@ func (s *Service) DecideRequest(ctx context.Context, caller *store.Caller, reque
 	}
 	if approve {
 		s.tryIssue(ctx, decided.OrderID)
+	} else {
+		s.refundOrderCard(ctx, decided.OrderID)
 	}
 	return nil
 }

@@ -28,12 +28,14 @@ type Service struct {
 	AutoValidate bool
 	// Provisioning configures the client_app pickup codes.
 	Provisioning ProvisioningConfig
-	now          func() time.Time
+	// Payment sets prices, the negative balance limit and the card processor.
+	Payment PaymentConfig
+	now     func() time.Time
 }
 
 // NewService returns the order workflow over a store and a CA.
 func NewService(st *store.Store, authority *ca.Service, log *slog.Logger) *Service {
-	return &Service{store: st, ca: authority, log: log, now: func() time.Time { return time.Now().UTC() }}
+	return &Service{store: st, ca: authority, log: log, Payment: defaultPaymentConfig(), now: func() time.Time { return time.Now().UTC() }}
 }
 
 // Now returns the service clock's current time in UTC.

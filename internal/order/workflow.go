@@ -103,11 +103,8 @@ func (s *Service) PlaceDSOrder(ctx context.Context, caller *store.Caller, req *D
 		return nil, err
 	}
 	issuer := s.resolveIssuer(req, &problems)
-	if req.PromoCode != "" {
-		// TODO: promotional codes come with payment; until an operator can
-		// configure them, every code is unknown.
-		problems.Invalid("promo_code", "promo code %q is not known; omit promo_code", req.PromoCode)
-	}
+	promo := s.resolvePromoCode(ctx, req.PromoCode, &problems)
+	profile := s.resolvePaymentProfile(ctx, caller, req, &problems)
 	if issuer != nil {
 		checkHashForIssuer(req.SignatureHash, issuer, &problems)
 	}
@@ -124,9 +121,9 @@ func (s *Service) PlaceDSOrder(ctx context.Context, caller *store.Caller, req *D
 		return nil, err
 	}
 	in.DuplicateScope = sc
-	created, err := s.store.CreateOrder(ctx, *in)
+	created, err := s.createPaidOrder(ctx, caller, req, in, s.priceOrder(req, promo), profile)
 	if err != nil {
-		return nil, internal(err, "store order")
+		return nil, err
 	}
 	s.log.Info("order placed", "order_id", created.OrderID, "account_id", caller.Account.ID, "user_id", caller.User.ID,
 		"organization_id", created.OrganizationID, "provisioning_method", req.ProvisioningMethod, "request_id", created.RequestID)
@@ -158,6 +155,32 @@ func (s *Service) PlaceDSOrder(ctx context.Context, caller *store.Caller, req *D
 	return placed, nil
 }
 
+// createPaidOrder charges a card or profile payment, then stores the order
+// with its payment in one transaction. When that transaction fails after a
+// successful charge, the charge is refunded.
+func (s *Service) createPaidOrder(ctx context.Context, caller *store.Caller, req *DSOrgRequest, in *store.NewOrder,
+	q quote, profile *store.PaymentProfile) (*store.CreatedOrder, error) {
+	paid, err := s.charge(ctx, caller, req, q, profile)
+	if err != nil {
+		return nil, err
+	}
+	in.Payment = paid
+
+	created, err := s.store.CreateOrder(ctx, *in)
+	if err == nil {
+		return created, nil
+	}
+	s.refundFailedOrder(ctx, paid, err)
+
+	var short *store.InsufficientFundsError
+	if errors.As(err, &short) {
+		s.log.Info("order rejected for insufficient funds", "account_id", caller.Account.ID, "container_id", short.ContainerID,
+			"balance_cents", short.BalanceCents, "price_cents", short.PriceCents, "limit_cents", short.LimitCents)
+		return nil, insufficientFunds(short)
+	}
+	return nil, internal(err, "store order")
+}
+
 // newOrder assembles the rows CreateOrder writes.
 func (s *Service) newOrder(caller *store.Caller, req *DSOrgRequest, org *store.Organization, newOrg *store.Organization,
 	containerID int64, issuer *ca.Issuer) (*store.NewOrder, error) {
@@ -178,6 +201,7 @@ func (s *Service) newOrder(caller *store.Caller, req *DSOrgRequest, org *store.O
 		PaymentMethod:               req.PaymentMethod,
 		BillingAddress:              req.BillingAddress,
 		DisableRenewalNotifications: req.DisableRenewalNotifications,
+		PromoCode:                   req.PromoCode,
 	}
 	if req.Card != nil {
 		d.CardBrand, d.CardLastFour = req.Card.Brand, req.Card.LastFour

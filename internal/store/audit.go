@@ -53,6 +53,15 @@ const (
 	AuditRevocationRequested = "revocation.requested"
 	AuditCertificateRevoked  = "certificate.revoked"
 
+	// Payment events. finance.deposit and promo_code.saved come from
+	// operator commands; payment.refunded is written with the rejection or
+	// cancellation, and payment.card_refunded when the processor refunded.
+	AuditOrderPaid          = "order.paid"
+	AuditFundsDeposited     = "finance.deposit"
+	AuditPromoCodeSaved     = "promo_code.saved"
+	AuditPaymentRefunded    = "payment.refunded"
+	AuditCardRefundRecorded = "payment.card_refunded"
+
 	AuditBackupCreated = "backup.created" // RecordAudit
 	AuditRestored      = "backup.restored"
 )

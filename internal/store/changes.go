@@ -90,6 +90,9 @@ func (s *Store) CancelOrder(ctx context.Context, accountID, orderID int64, note 
 		if err := cancelPendingCertificates(ctx, tx, orderID); err != nil {
 			return err
 		}
+		if err := refundPaymentTx(ctx, tx, orderID, "order canceled", t); err != nil {
+			return err
+		}
 		if err := appendAudit(ctx, tx, orderChangeEvent(AuditOrderCanceled, accountID, orderID, map[string]any{"previous_status": o.Status})); err != nil {
 			return err
 		}

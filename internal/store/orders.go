@@ -117,6 +117,10 @@ type NewOrder struct {
 	// RequestPending, or RequestApproved (approved by account policy).
 	RequestStatus   string
 	RequestComments string
+	// Payment, when set, is recorded in the same transaction. A balance
+	// payment that the container cannot afford fails the whole order with
+	// *InsufficientFundsError.
+	Payment *NewPayment
 }
 
 // CreatedOrder holds the ids CreateOrder assigned.
@@ -173,6 +177,12 @@ func (s *Store) CreateOrder(ctx context.Context, in NewOrder) (*CreatedOrder, er
 			return fmt.Errorf("insert certificate: %w", err)
 		}
 		out.CertificateID, _ = res.LastInsertId()
+
+		if in.Payment != nil {
+			if err := recordPaymentTx(ctx, tx, o, out.OrderID, *in.Payment, t); err != nil {
+				return err
+			}
+		}
 
 		if in.RequestStatus == "" {
 			return appendAudit(ctx, tx, orderPlacedEvent(o, &out, in.RequestStatus))
@@ -391,6 +401,9 @@ func applyDecision(ctx context.Context, tx *sql.Tx, r *Request, approve bool, t 
 		return setOrderStatus(ctx, tx, r.OrderID, r.AccountID, OrderPending, t)
 	case r.Type == RequestNewRequest && current == OrderNeedsApproval:
 		if err := cancelPendingCertificates(ctx, tx, r.OrderID); err != nil {
+			return err
+		}
+		if err := refundPaymentTx(ctx, tx, r.OrderID, "request rejected", t); err != nil {
 			return err
 		}
 		return setOrderStatus(ctx, tx, r.OrderID, r.AccountID, OrderRejected, t)
