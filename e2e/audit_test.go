@@ -91,8 +91,12 @@ func TestAuditVerifyReportsTampering(t *testing.T) {
 	if err := st.DB().QueryRow(`SELECT id FROM audit_log WHERE type = ?`, store.AuditAccountCreated).Scan(&edited); err != nil {
 		t.Fatal(err)
 	}
+	dropTrigger := `DROP TRIGGER audit_log_no_update`
+	if st.Postgres() {
+		dropTrigger += ` ON audit_log`
+	}
 	for _, statement := range []string{
-		`DROP TRIGGER audit_log_no_update`,
+		dropTrigger,
 		fmt.Sprintf(`UPDATE audit_log SET data = replace(data, '"Default"', '"Other"') WHERE id = %d`, edited),
 	} {
 		if _, err := st.DB().Exec(statement); err != nil {
@@ -111,7 +115,7 @@ func TestAuditVerifyReportsTampering(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, append(tc.args, "--data-dir", s.DataDir)...)
+			cmd := docsignCommand(t, s.DataDir, append(tc.args, "--data-dir", s.DataDir)...)
 			output, err := cmd.CombinedOutput()
 			if err == nil {
 				t.Fatalf("audit verify exited 0 on a tampered log:\n%s", output)

@@ -69,6 +69,7 @@ func placeIssuedWithCertificate(s *server, orgID int64, csr string) (placed, err
 }
 
 func TestBackupWhileServingThenRestore(t *testing.T) {
+	requireSQLite(t, "docsign-ca backup archives the SQLite file; TestPostgresDumpAndRestore covers PostgreSQL")
 	s := startServer(t)
 	orgID := createValidatedOrganization(t, s, s.Key, "Backup Test Inc")
 	csr := csrPEM(t, testRSAKey(t))
@@ -161,6 +162,7 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 }
 
 func TestRestoreRefusesNonEmptyDataDirectory(t *testing.T) {
+	requireSQLite(t, "docsign-ca backup archives the SQLite file; TestPostgresDumpAndRestore covers PostgreSQL")
 	s := startServer(t)
 	archive := filepath.Join(t.TempDir(), "backup.tar.gz")
 	s.cli("backup", "--out", archive)

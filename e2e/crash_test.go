@@ -13,7 +13,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -250,7 +249,7 @@ func TestCrashRecovery(t *testing.T) {
 	waitUntilNothingReady(t, dataDir)
 	s.stop()
 
-	st, err := store.Open(context.Background(), filepath.Join(dataDir, "docsign.db"))
+	st, err := openDataDirStore(dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +265,7 @@ func TestCrashRecovery(t *testing.T) {
 
 func openStore(t *testing.T, dataDir string) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(dataDir, "docsign.db"))
+	st, err := openDataDirStore(dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +309,7 @@ func waitUntilNothingReady(t *testing.T, dataDir string) {
 			t.Fatal(err)
 		}
 		var waiting int
-		if err := st.DB().QueryRow(`SELECT COUNT(*) FROM (` + approvedNotIssued + `)`).Scan(&waiting); err != nil {
+		if err := st.DB().QueryRow(`SELECT COUNT(*) FROM (` + approvedNotIssued + `) AS waiting`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if len(intents) == 0 && waiting == 0 {

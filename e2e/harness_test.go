@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -25,8 +24,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
 // binary is the docsign-ca executable built once for the whole package.
@@ -115,8 +112,8 @@ func startServerEnv(t *testing.T, dataDir string, env []string, extraArgs ...str
 	// this server.
 	args := append([]string{"serve", "--listen", addr, "--public-url", "http://" + addr, "--data-dir", dataDir,
 		"--issue-interval", "200ms", "--rate-limit", "off"}, extraArgs...)
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd := docsignCommand(t, dataDir, args...)
+	cmd.Env = append(cmd.Env, env...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -254,18 +251,18 @@ func (s *server) do(method, path, key string, body any) *response {
 func (s *server) cli(args ...string) string {
 	s.t.Helper()
 	args = append(args, "--data-dir", s.DataDir)
-	out, err := exec.Command(binary, args...).CombinedOutput()
+	out, err := docsignCommand(s.t, s.DataDir, args...).CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("docsign-ca %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
 
-// countRows opens the server's SQLite database beside the running server
+// countRows opens the server's database beside the running server
 // and counts the rows of a table.
 func (s *server) countRows(table string) int {
 	s.t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(s.DataDir, "docsign.db"))
+	st, err := openDataDirStore(s.DataDir)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -990,7 +988,7 @@ func TestUsersContainersAccountBalance(t *testing.T) {
 // server's database, because no endpoint creates users yet.
 func addStandardUser(t *testing.T, s *server, containerID, accountID int64) string {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(s.DataDir, "docsign.db"))
+	st, err := openDataDirStore(s.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -998,12 +996,13 @@ func addStandardUser(t *testing.T, s *server, containerID, accountID int64) stri
 
 	const key = "list-test-standard-user-key-0123456789"
 	now := time.Now().UTC().Format(time.RFC3339)
-	res, err := st.DB().Exec(`INSERT INTO users (account_id, container_id, username, first_name, last_name, email, role, created_at)
-		VALUES (?, ?, 'standard-user', 'Sam', 'Standard', 'sam@example.com', ?, ?)`, accountID, containerID, store.RoleStandardUser, now)
+	var userID int64
+	err = st.DB().QueryRow(`INSERT INTO users (account_id, container_id, username, first_name, last_name, email, role, created_at)
+		VALUES (?, ?, 'standard-user', 'Sam', 'Standard', 'sam@example.com', ?, ?) RETURNING id`,
+		accountID, containerID, store.RoleStandardUser, now).Scan(&userID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	userID, _ := res.LastInsertId()
 	if _, err := st.DB().Exec(`INSERT INTO api_keys (user_id, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?)`,
 		userID, api.HashAPIKey(key), key[:8], now); err != nil {
 		t.Fatal(err)

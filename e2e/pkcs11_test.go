@@ -78,9 +78,9 @@ func newHSMSetup(t *testing.T) *hsmSetup {
 // ceremony runs `docsign-ca ceremony` and returns its output and error.
 func (h *hsmSetup) ceremony(t *testing.T, outDir, dataDir string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(binary, "ceremony", "--config", h.configPath, "--out", outDir, "--operator", "E2E Operator",
+	cmd := docsignCommand(t, dataDir, "ceremony", "--config", h.configPath, "--out", outDir, "--operator", "E2E Operator",
 		"--data-dir", dataDir, "--pkcs11-module", softhsmtest.ModulePath)
-	cmd.Env = append(os.Environ(), h.env...)
+	cmd.Env = append(cmd.Env, h.env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -221,8 +221,8 @@ func TestServeStopsOnWrongPIN(t *testing.T) {
 		t.Fatalf("ceremony: %v\n%s", err, out)
 	}
 
-	cmd := exec.Command(binary, "serve", "--listen", freeAddr(t), "--data-dir", dataDir, "--pkcs11-module", softhsmtest.ModulePath)
-	cmd.Env = append(os.Environ(), h.hsm.Env(), "DOCSIGN_PKCS11_PIN=000000")
+	cmd := docsignCommand(t, dataDir, "serve", "--listen", freeAddr(t), "--data-dir", dataDir, "--pkcs11-module", softhsmtest.ModulePath)
+	cmd.Env = append(cmd.Env, h.hsm.Env(), "DOCSIGN_PKCS11_PIN=000000")
 	done := make(chan struct{})
 	var out []byte
 	var err error

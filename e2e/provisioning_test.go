@@ -607,7 +607,7 @@ func TestShipTokenProvisioningAndShipment(t *testing.T) {
 		t.Errorf("tokens list does not show order %d awaiting an ECC P-384 token:\n%s", orderID, listed)
 	}
 
-	env := []string{tokens.hsm.Env(), "DOCSIGN_TOKEN_PIN=" + tokenPIN}
+	env := append([]string{tokens.hsm.Env(), "DOCSIGN_TOKEN_PIN=" + tokenPIN}, databaseEnv(t, s.DataDir)...)
 	out, err := runWithEnv(t, t.TempDir(), env, binary, "tokens", "provision", "--order", fmt.Sprint(orderID),
 		"--pkcs11-module", softhsmtest.ModulePath, "--token-label", tokenLabel, "--data-dir", s.DataDir)
 	if err != nil {

@@ -18,6 +18,7 @@ func TestQuickstartScript(t *testing.T) {
 		"DOCSIGN_CA="+binary,
 		"OUT="+t.TempDir(),
 	)
+	cmd.Env = append(cmd.Env, databaseEnv(t, s.DataDir)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("quickstart.sh failed: %v\n%s", err, out)

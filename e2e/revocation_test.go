@@ -22,8 +22,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
-
-	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
 // issuedFiles is a certificate issued through the API for a key that the
@@ -543,7 +541,7 @@ func TestStatusEndpointsOverHTTP(t *testing.T) {
 	}
 
 	t.Run("CA certificates", func(t *testing.T) {
-		st, err := store.Open(context.Background(), filepath.Join(s.DataDir, "docsign.db"))
+		st, err := openDataDirStore(s.DataDir)
 		if err != nil {
 			t.Fatal(err)
 		}

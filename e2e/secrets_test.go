@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,6 +66,14 @@ func TestSecretsStayOutOfLogsAndDatabase(t *testing.T) {
 	sources := map[string][]byte{"server log": []byte(s.logs.String())}
 	for name, content := range dataDirFiles(t, s.DataDir) {
 		sources[name] = content
+	}
+	if u := databaseURL(t, s.DataDir); u != "" {
+		// On PostgreSQL the rows are scanned as pg_dump writes them.
+		dump, err := exec.Command("pg_dump", "--data-only", "--dbname", u).Output()
+		if err != nil {
+			t.Fatalf("pg_dump: %v", err)
+		}
+		sources["docsign.db"] = dump
 	}
 
 	// The scan would pass on empty files; the card order's last four

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -66,7 +65,8 @@ func serverTLSFiles(t *testing.T) (certFile, keyFile string, roots *x509.CertPoo
 func startTLSServer(t *testing.T, certFile, keyFile string, roots *x509.CertPool) string {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(binary, "serve", "--listen", addr, "--public-url", "https://"+addr, "--data-dir", t.TempDir(),
+	dataDir := t.TempDir()
+	cmd := docsignCommand(t, dataDir, "serve", "--listen", addr, "--public-url", "https://"+addr, "--data-dir", dataDir,
 		"--rate-limit", "off", "--tls-cert", certFile, "--tls-key", keyFile)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -22,6 +22,9 @@ import (
 // already hold one. Unlike openDataDir it creates nothing, so that a
 // mistyped --data-dir is an error and not a new, empty database.
 func openExistingDataDir(ctx context.Context, dir string) (*store.Store, error) {
+	if database.usesPostgres() {
+		return database.open(ctx, "")
+	}
 	path := filepath.Join(dir, "docsign.db")
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no database at %s (%v); check --data-dir", path, err)

@@ -22,6 +22,12 @@ func backupDataDir(args []string) error {
 	if *out == "" {
 		return errors.New("missing --out; name the archive to write, such as docsign-backup.tar.gz")
 	}
+	if database.usesPostgres() {
+		// TODO: archive the key files of a PostgreSQL deployment too; today
+		// the operator copies the data directory beside pg_dump.
+		return errors.New("the database is PostgreSQL: back it up with pg_dump and copy the data directory's key files, " +
+			"as docs/operations.md shows; docsign-ca backup archives SQLite data directories only")
+	}
 
 	ctx := context.Background()
 	st, err := openExistingDataDir(ctx, *dataDir)
@@ -68,6 +74,10 @@ func restoreDataDir(args []string) error {
 	}
 	if *in == "" || *dataDir == "" {
 		return errors.New("missing --in or --data-dir; give the archive and a new, empty data directory")
+	}
+	if database.usesPostgres() {
+		return errors.New("the archive holds a SQLite database; restore a PostgreSQL database with pg_restore, " +
+			"as docs/operations.md shows, and leave --database-url empty here")
 	}
 
 	f, err := os.Open(*in)

@@ -12,6 +12,7 @@ import (
 // upper-cased and dashes turned into underscores (--data-dir reads
 // DOCSIGN_DATA_DIR). The command line wins over the environment.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	registerDatabaseFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -48,6 +48,11 @@ func devSeed(args []string) error {
 	if *orders < 1 {
 		return fmt.Errorf("--orders %d must be at least 1", *orders)
 	}
+	if database.usesPostgres() {
+		// TODO: seed PostgreSQL too; the copy reads SQLite's table_info
+		// and writes explicit ids without moving identity sequences.
+		return errors.New("dev seed writes SQLite data directories only; leave --database-url empty")
+	}
 
 	ctx := context.Background()
 	st, err := openExistingDataDir(ctx, *dataDir)

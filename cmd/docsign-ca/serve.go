@@ -26,6 +26,7 @@ type serveConfig struct {
 	dataDir       string
 	autoValidate  bool
 	issueInterval time.Duration
+	intentLease   time.Duration
 	drainTimeout  time.Duration
 	logFormat     string
 	rateLimits    string
@@ -45,6 +46,8 @@ func serve(args []string) error {
 	fs.StringVar(&cfg.dataDir, "data-dir", "./docsign-data", "directory for the database, the development CA keys and the bootstrap API key")
 	fs.BoolVar(&cfg.autoValidate, "auto-validate", false, "complete every submitted organization validation at once (development and sandbox use only)")
 	fs.DurationVar(&cfg.issueInterval, "issue-interval", time.Second, "how often to look for orders that became ready for issuance, such as after an operator validation")
+	fs.DurationVar(&cfg.intentLease, "issuance-lease", store.DefaultIntentLease,
+		"how long a server keeps a certificate it is about to sign before another server sharing the database may complete it")
 	fs.DurationVar(&cfg.drainTimeout, "drain-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests before closing them")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.rateLimits, "rate-limit", api.DefaultRateLimits,
@@ -92,14 +95,22 @@ func newLogger(format string) (*slog.Logger, error) {
 }
 
 func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	database.opts.Log = log
 	st, err := openDataDir(ctx, cfg.dataDir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	observeStore(st)
+	logDatabase(log, cfg.dataDir)
+	if cfg.intentLease < time.Second {
+		return fmt.Errorf("--issuance-lease %s is too short; give at least 1s", cfg.intentLease)
+	}
+	st.SetIntentLease(cfg.intentLease)
 
-	if err := bootstrap(ctx, st, cfg.dataDir, log); err != nil {
+	// Replicas that start together on an empty database create one
+	// development hierarchy and one bootstrap account between them.
+	if err := st.WithStartupLock(ctx, func() error { return bootstrap(ctx, st, cfg.dataDir, log) }); err != nil {
 		return err
 	}
 
@@ -178,7 +189,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
-		sweep(ctx, orders, cfg.issueInterval)
+		sweep(ctx, orders, authority, cfg.issueInterval)
 	}()
 
 	serveErr := make(chan error, 1)
@@ -214,10 +225,11 @@ func withConsole(apiHandler, consoleHandler http.Handler) http.Handler {
 }
 
 // sweep issues orders that became ready outside a request, for example after
-// `docsign-ca validation approve` ran in another process, gives pickup
-// codes to the client_app orders that became ready, and retries card
-// refunds that the processor did not confirm.
-func sweep(ctx context.Context, orders *order.Service, interval time.Duration) {
+// `docsign-ca validation approve` ran in another process, completes the
+// intents that another server left when it died while signing, gives
+// pickup codes to the client_app orders that became ready, and retries
+// card refunds that the processor did not confirm.
+func sweep(ctx context.Context, orders *order.Service, authority *ca.Service, interval time.Duration) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
@@ -225,6 +237,7 @@ func sweep(ctx context.Context, orders *order.Service, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+			authority.RecoverStale(ctx)
 			orders.IssueReady(ctx)
 			orders.PreparePickups(ctx)
 			orders.RefundPendingCards(ctx)
@@ -238,6 +251,10 @@ func openDataDir(ctx context.Context, dir string) (*store.Store, error) {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
 
+	if database.usesPostgres() {
+		return database.open(ctx, "")
+	}
+
 	// Create the database file readable only by its owner; SQLite gives its
 	// -wal and -shm files the same mode.
 	path := filepath.Join(dir, "docsign.db")
@@ -248,5 +265,5 @@ func openDataDir(ctx context.Context, dir string) (*store.Store, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("create database file %s: %w", path, err)
 	}
-	return store.Open(ctx, path)
+	return database.open(ctx, path)
 }

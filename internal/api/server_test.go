@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/docsign-ca/docsign-ca/internal/errs"
 	"github.com/docsign-ca/docsign-ca/internal/store"
+	"github.com/docsign-ca/docsign-ca/internal/storetest"
 )
 
 // lockedBuffer is a log destination that handlers write to concurrently.
@@ -48,11 +48,7 @@ type testServer struct {
 func newTestServer(t *testing.T, register func(s *Server)) *testServer {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "api.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, "api.db")
 
 	const key = "test-api-key-for-the-api-package-0001"
 	if _, err := st.CreateAccount(ctx, store.NewAccount{

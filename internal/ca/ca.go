@@ -138,6 +138,7 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) (der []byte, err 
 	}
 	metrics.ObserveLint(prepared.LintDuration())
 
+	leaseStart := time.Now()
 	intentID, err := s.store.CreateIntent(ctx, store.Intent{
 		CertificateID: req.CertificateID,
 		OrderID:       req.OrderID,
@@ -150,6 +151,13 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) (der []byte, err 
 	}
 	if err != nil {
 		return nil, err
+	}
+	// Another replica may claim the intent once its lease ends; sign only
+	// with most of the lease left, so that one TBSCertificate is never
+	// signed by two servers. A skipped intent is completed by RecoverStale.
+	if time.Since(leaseStart) > s.store.IntentLease()/2 {
+		return nil, fmt.Errorf("order %d: the intent's lease of %s ran short before signing; a server completes it when the lease ends",
+			req.OrderID, s.store.IntentLease())
 	}
 	s.log.Info("signing certificate", "order_id", req.OrderID, "certificate_id", req.CertificateID,
 		"serial", serialHex(serial), "ca_id", req.CAID)
@@ -244,8 +252,22 @@ func (s *Service) recordFailure(ctx context.Context, orderID, intentID int64, ca
 // holds the exact TBSCertificate that was about to be signed, so signing it
 // again yields the same certificate content and serial: either the one that
 // was lost before it reached the database, or the first one.
+//
+// On SQLite the server owns its database, so every open intent at start-up
+// was left by a crash. On PostgreSQL other replicas may be signing their
+// intents right now, so Recover takes only those whose lease has ended,
+// and RecoverStale, which the server runs periodically, takes the others
+// as their leases end.
 func (s *Service) Recover(ctx context.Context) error {
-	intents, err := s.store.OpenIntents(ctx)
+	var (
+		intents []store.Intent
+		err     error
+	)
+	if s.store.Postgres() {
+		intents, err = s.store.ClaimStaleIntents(ctx, 1000)
+	} else {
+		intents, err = s.store.OpenIntents(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -255,6 +277,26 @@ func (s *Service) Recover(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// RecoverStale completes the intents whose lease has ended and returns how
+// many it completed. A failure is logged and the intent is left for the
+// next run, when its new lease has ended.
+func (s *Service) RecoverStale(ctx context.Context) int {
+	intents, err := s.store.ClaimStaleIntents(ctx, 100)
+	if err != nil {
+		s.log.Error("claim stale issuance intents", "error", err)
+		return 0
+	}
+	done := 0
+	for _, in := range intents {
+		if err := s.recoverIntent(ctx, in); err != nil {
+			s.log.Error("recover issuance intent", "intent_id", in.ID, "order_id", in.OrderID, "error", err)
+			continue
+		}
+		done++
+	}
+	return done
 }
 
 func (s *Service) recoverIntent(ctx context.Context, in store.Intent) error {

@@ -7,12 +7,12 @@ import (
 	"crypto/x509/pkix"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/docsign-ca/docsign-ca/internal/keys"
 	"github.com/docsign-ca/docsign-ca/internal/store"
+	"github.com/docsign-ca/docsign-ca/internal/storetest"
 )
 
 // testPassphrase encrypts the file keys of these tests.
@@ -72,12 +72,7 @@ func (r *testRoot) currentIntermediate(t testing.TB, name string, public crypto.
 
 func openTestStore(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ca.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return storetest.Open(t, "ca.db")
 }
 
 // insertRoot records the root and returns its id.

@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/docsign-ca/docsign-ca/internal/issuance"
 	"github.com/docsign-ca/docsign-ca/internal/order"
 	"github.com/docsign-ca/docsign-ca/internal/store"
+	"github.com/docsign-ca/docsign-ca/internal/storetest"
 )
 
 // testPassword is the password of every fixture user.
@@ -57,11 +57,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "console.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, "console.db")
 
 	h, err := issuance.CreateDevelopmentHierarchy(dir, time.Now().UTC())
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/docsign-ca/docsign-ca/internal/notify/smtptest"
 	"github.com/docsign-ca/docsign-ca/internal/store"
+	"github.com/docsign-ca/docsign-ca/internal/storetest"
 )
 
 // queueFixture is a store with one client_app order whose pickup code
@@ -26,13 +27,10 @@ type queueFixture struct {
 	close   func()
 }
 
-func newQueueFixture(t *testing.T, dbPath string) *queueFixture {
+func newQueueFixture(t *testing.T, db *storetest.Database) *queueFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := db.Open(t)
 	var once sync.Once
 	closeStore := func() { once.Do(func() { st.Close() }) }
 	t.Cleanup(closeStore)
@@ -96,7 +94,7 @@ func newWorker(st *store.Store, sender Sender, clock *testClock) *Worker {
 
 func TestWorkerRetriesWithBackoff(t *testing.T) {
 	ctx := context.Background()
-	f := newQueueFixture(t, filepath.Join(t.TempDir(), "queue.db"))
+	f := newQueueFixture(t, storetest.New(t, "queue.db"))
 	server, err := smtptest.Start(smtptest.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +163,7 @@ func TestWorkerRetriesWithBackoff(t *testing.T) {
 
 func TestWorkerGivesUp(t *testing.T) {
 	ctx := context.Background()
-	f := newQueueFixture(t, filepath.Join(t.TempDir(), "queue.db"))
+	f := newQueueFixture(t, storetest.New(t, "queue.db"))
 	server, err := smtptest.Start(smtptest.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -204,8 +202,8 @@ func TestWorkerGivesUp(t *testing.T) {
 
 func TestWorkerResumesAfterRestart(t *testing.T) {
 	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "queue.db")
-	f := newQueueFixture(t, dbPath)
+	db := storetest.New(t, "queue.db")
+	f := newQueueFixture(t, db)
 	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
 
 	// A worker claims the message and dies before it sends it.
@@ -214,11 +212,7 @@ func TestWorkerResumesAfterRestart(t *testing.T) {
 	}
 	f.close()
 
-	reopened, err := store.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reopened.Close()
+	reopened := db.Open(t)
 	outboxDir := filepath.Join(t.TempDir(), "outbox")
 	w := newWorker(reopened, &Outbox{Dir: outboxDir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, clock)
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/docsign-ca/docsign-ca/internal/errs"
 	"github.com/docsign-ca/docsign-ca/internal/issuance"
 	"github.com/docsign-ca/docsign-ca/internal/store"
+	"github.com/docsign-ca/docsign-ca/internal/storetest"
 )
 
 // provisioningService is a real order service over a temporary store and a
@@ -35,11 +35,7 @@ func newProvisioningService(t *testing.T) *provisioningService {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "order.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, "order.db")
 
 	h, err := issuance.CreateDevelopmentHierarchy(dir, time.Now().UTC())
 	if err != nil {

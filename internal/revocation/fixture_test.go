@@ -19,6 +19,7 @@ import (
 	"github.com/docsign-ca/docsign-ca/internal/issuance"
 	"github.com/docsign-ca/docsign-ca/internal/keys"
 	"github.com/docsign-ca/docsign-ca/internal/store"
+	"github.com/docsign-ca/docsign-ca/internal/storetest"
 )
 
 // fixture is a real store with a development CA hierarchy, one account and
@@ -113,11 +114,7 @@ func newFixtureWithHierarchy(t *testing.T, cfg Config, hierarchyIndex int) *fixt
 	ctx := context.Background()
 	dir := t.TempDir()
 
-	st, err := store.Open(ctx, filepath.Join(dir, "docsign.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, "docsign.db")
 
 	hierarchy := sharedHierarchy(t, hierarchyIndex)
 	rootID, err := st.InsertCA(ctx, store.CA{CACertID: "ROOT1", Role: store.CARoot, CommonName: hierarchy.Root.Subject.CommonName,

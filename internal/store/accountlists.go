@@ -65,7 +65,7 @@ func buildOrganizationFilter(accountID int64, f OrganizationFilter) *listQuery {
 		q.whereText(*f.Name, "name")
 	}
 	if f.Active != nil {
-		q.where("is_active = ?", *f.Active)
+		q.where("is_active = ?", boolInt(*f.Active))
 	}
 	if f.Country != "" {
 		q.where("country = ? COLLATE NOCASE", f.Country)

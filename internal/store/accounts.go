@@ -82,24 +82,25 @@ func (s *Store) CreateAccount(ctx context.Context, in NewAccount) (*Caller, erro
 
 	var caller Caller
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
+		var accountID int64
+		err := insertID(ctx, tx, &accountID,
 			`INSERT INTO accounts (name, approval_policy, created_at) VALUES (?, ?, ?)`,
 			in.Name, policy, formatTime(t))
 		if err != nil {
 			return fmt.Errorf("insert account: %w", err)
 		}
-		accountID, _ := res.LastInsertId()
 
-		res, err = tx.ExecContext(ctx,
+		var containerID int64
+		err = insertID(ctx, tx, &containerID,
 			`INSERT INTO containers (account_id, name, created_at) VALUES (?, ?, ?)`,
 			accountID, in.Name, formatTime(t))
 		if err != nil {
 			return fmt.Errorf("insert container: %w", err)
 		}
-		containerID, _ := res.LastInsertId()
 
 		u := in.Admin
-		res, err = tx.ExecContext(ctx,
+		var userID int64
+		err = insertID(ctx, tx, &userID,
 			`INSERT INTO users (account_id, container_id, username, first_name, last_name, email, job_title, telephone, role, created_at)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			accountID, containerID, u.Username, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, RoleAdministrator, formatTime(t))
@@ -109,7 +110,6 @@ func (s *Store) CreateAccount(ctx context.Context, in NewAccount) (*Caller, erro
 			}
 			return fmt.Errorf("insert user: %w", err)
 		}
-		userID, _ := res.LastInsertId()
 
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO api_keys (user_id, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?)`,

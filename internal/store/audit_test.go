@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +16,6 @@ import (
 // organization, ready for orders.
 type auditFixture struct {
 	st     *Store
-	path   string
 	caller *Caller
 	caID   int64
 	orgID  int64
@@ -26,12 +24,7 @@ type auditFixture struct {
 func newAuditFixture(t *testing.T) *auditFixture {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "audit.db")
-	st, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t, "audit.db")
 
 	caller, err := st.CreateAccount(ctx, NewAccount{
 		Name:  "Audit Tenant",
@@ -54,7 +47,7 @@ func newAuditFixture(t *testing.T) *auditFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &auditFixture{st: st, path: path, caller: caller, caID: caID, orgID: org.ID}
+	return &auditFixture{st: st, caller: caller, caID: caID, orgID: org.ID}
 }
 
 func (f *auditFixture) placeOrder(t *testing.T, ctx context.Context) *CreatedOrder {
@@ -216,9 +209,7 @@ func TestAuditWrittenInSameTransaction(t *testing.T) {
 
 	// When the audit row cannot be written, the change it records is
 	// rolled back with it.
-	if _, err := f.st.DB().Exec(`CREATE TRIGGER audit_fail BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`); err != nil {
-		t.Fatal(err)
-	}
+	failAuditInserts(t, f.st)
 	var orders int
 	if err := f.st.DB().QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&orders); err != nil {
 		t.Fatal(err)
@@ -260,7 +251,11 @@ func TestAuditRowsAreAppendOnly(t *testing.T) {
 // the database file could, and runs the statements.
 func tamper(t *testing.T, st *Store, statements ...string) {
 	t.Helper()
-	all := append([]string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`}, statements...)
+	drop := []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`}
+	if st.postgres {
+		drop = []string{`DROP TRIGGER audit_log_no_update ON audit_log`, `DROP TRIGGER audit_log_no_delete ON audit_log`}
+	}
+	all := append(drop, statements...)
 	for _, s := range all {
 		if _, err := st.DB().Exec(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
@@ -393,11 +388,7 @@ func TestVerifyAuditFindsFirstBrokenLink(t *testing.T) {
 }
 
 func TestVerifyAuditEmptyLog(t *testing.T) {
-	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "empty.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTestStore(t, "empty.db")
 
 	v := expectIntact(t, st)
 	if v.Rows != 0 || !bytes.Equal(v.HeadHash, make([]byte, 32)) {
@@ -412,11 +403,7 @@ func TestAuditChainLinearWithConcurrentWriters(t *testing.T) {
 
 	// A second handle on the same file stands for an operator command
 	// running beside the server.
-	second, err := Open(ctx, f.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer second.Close()
+	second := reopenTestStore(t, f.st)
 
 	const writers, perWriter = 8, 25
 	var wg sync.WaitGroup
@@ -484,5 +471,23 @@ func TestAuditDataNeedsType(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "without a type") {
 		t.Errorf("error %q does not name the missing type", err)
+	}
+}
+
+// failAuditInserts adds a trigger that fails every insert into the audit
+// log, in the dialect of st's database.
+func failAuditInserts(t *testing.T, st *Store) {
+	t.Helper()
+	statements := []string{`CREATE TRIGGER audit_fail BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`}
+	if st.postgres {
+		statements = []string{
+			`CREATE FUNCTION audit_fail() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit disk full'; END; $$ LANGUAGE plpgsql`,
+			`CREATE TRIGGER audit_fail BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_fail()`,
+		}
+	}
+	for _, s := range statements {
+		if _, err := st.DB().Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -21,11 +20,7 @@ type benchFixture struct {
 func newBenchFixture(tb testing.TB) *benchFixture {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(tb.TempDir(), "bench.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	st := openTestStore(tb, "bench.db")
 
 	caller, err := st.CreateAccount(ctx, NewAccount{
 		Name:      "Bench Tenant",

@@ -76,6 +76,7 @@ func (s *Store) InsertHierarchy(ctx context.Context, root CA, intermediates []CA
 	var rootID int64
 	var ids []int64
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		ids = nil
 		var err error
 		rootID, err = insertOrReuseRoot(ctx, tx, root)
 		if err != nil {
@@ -120,19 +121,16 @@ func insertCA(ctx context.Context, tx *sql.Tx, ca CA) (int64, error) {
 		status = CAActive
 	}
 
-	res, err := tx.ExecContext(ctx,
+	var id int64
+	err := insertID(ctx, tx, &id,
 		`INSERT INTO cas (ca_cert_id, role, parent_id, common_name, cert_der, key_uri, status, created_at, development)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ca.CACertID, ca.Role, parent, ca.CommonName, ca.CertDER, ca.KeyURI, status, formatTime(now()), ca.Development)
+		ca.CACertID, ca.Role, parent, ca.CommonName, ca.CertDER, ca.KeyURI, status, formatTime(now()), boolInt(ca.Development))
 	if isUniqueViolation(err) {
 		return 0, fmt.Errorf("CA %s (%s) is already recorded: %w", ca.CACertID, ca.CommonName, ErrConflict)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("insert CA %s: %w", ca.CommonName, err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
 	}
 	return id, appendAudit(ctx, tx, caCreatedEvent(ca, id))
 }

@@ -187,13 +187,12 @@ func (s *Store) RequestReissue(ctx context.Context, in Reissue) (requestID, cert
 			return fmt.Errorf("update key of order %d: %w", in.OrderID, err)
 		}
 
-		res, err := tx.ExecContext(ctx,
+		err = insertID(ctx, tx, &certificateID,
 			`INSERT INTO certificates (account_id, order_id, status, date_created, kind) VALUES (?, ?, ?, ?, ?)`,
 			in.AccountID, in.OrderID, CertificatePending, formatTime(t), CertificateReissue)
 		if err != nil {
 			return fmt.Errorf("insert reissue certificate: %w", err)
 		}
-		certificateID, _ = res.LastInsertId()
 		if err := appendAudit(ctx, tx, orderChangeEvent(AuditReissueRequested, in.AccountID, in.OrderID, map[string]any{
 			"certificate_id": certificateID, "requester_id": in.RequesterID, "approved": in.Approved,
 			"public_key_sha256": fingerprintOrEmpty(in.Key.PublicKey)})); err != nil {
@@ -203,13 +202,12 @@ func (s *Store) RequestReissue(ctx context.Context, in Reissue) (requestID, cert
 		if in.Approved {
 			return setOrderStatus(ctx, tx, in.OrderID, in.AccountID, OrderPending, t)
 		}
-		res, err = tx.ExecContext(ctx,
+		err = insertID(ctx, tx, &requestID,
 			`INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			in.AccountID, in.OrderID, RequestReissue, RequestPending, in.RequesterID, in.Comments, formatTime(t))
 		if err != nil {
 			return fmt.Errorf("insert reissue request: %w", err)
 		}
-		requestID, _ = res.LastInsertId()
 		return setOrderStatus(ctx, tx, in.OrderID, in.AccountID, OrderReissuePending, t)
 	})
 	return requestID, certificateID, err
@@ -227,13 +225,12 @@ func (s *Store) AddDuplicate(ctx context.Context, accountID, orderID int64, key 
 		if o.Status != OrderIssued {
 			return &StateError{OrderID: orderID, Status: o.Status}
 		}
-		res, err := tx.ExecContext(ctx,
+		err = insertID(ctx, tx, &id,
 			`INSERT INTO certificates (account_id, order_id, status, date_created, kind, public_key, csr_pem) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			accountID, orderID, CertificatePending, formatTime(now()), CertificateDuplicate, key.PublicKey, key.CSRPEM)
 		if err != nil {
 			return fmt.Errorf("insert duplicate certificate: %w", err)
 		}
-		id, _ = res.LastInsertId()
 		return appendAudit(ctx, tx, orderChangeEvent(AuditDuplicateRequested, accountID, orderID, map[string]any{
 			"certificate_id": id, "public_key_sha256": fingerprintOrEmpty(key.PublicKey)}))
 	})

@@ -10,3 +10,13 @@ func migrationsFS() fs.FS {
 	}
 	return sub
 }
+
+// postgresMigrationsFS holds the same schema history written for
+// PostgreSQL: one file per version, with the same numbers and names.
+func postgresMigrationsFS() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations/postgres")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}

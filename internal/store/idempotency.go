@@ -41,8 +41,8 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, accountID int64, key 
 		case errors.Is(err, sql.ErrNoRows):
 			_, err := tx.ExecContext(ctx,
 				`INSERT INTO idempotency_keys (account_id, key, request_hash, status, content_type, body, created_at)
-				 VALUES (?, ?, ?, 0, '', x'', ?)`,
-				accountID, key, requestHash, formatTime(now()))
+				 VALUES (?, ?, ?, 0, '', ?, ?)`,
+				accountID, key, requestHash, []byte{}, formatTime(now()))
 			if err != nil {
 				return fmt.Errorf("reserve idempotency key: %w", err)
 			}

@@ -172,17 +172,17 @@ func (s *Store) CreateIntent(ctx context.Context, in Intent) (int64, error) {
 			return fmt.Errorf("certificate %d is %s, not pending: %w", in.CertificateID, certStatus, ErrConflict)
 		}
 
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO issuance_intents (certificate_id, order_id, serial_number, ca_id, tbs, status, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			in.CertificateID, in.OrderID, in.SerialNumber, in.CAID, in.TBS, IntentSigning, formatTime(now()))
+		err = insertID(ctx, tx, &id,
+			`INSERT INTO issuance_intents (certificate_id, order_id, serial_number, ca_id, tbs, status, created_at, lease_until)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			in.CertificateID, in.OrderID, in.SerialNumber, in.CAID, in.TBS, IntentSigning, formatTime(now()),
+			formatTime(now().Add(s.IntentLease())))
 		if isUniqueViolation(err) {
 			return fmt.Errorf("certificate %d already has an issuance intent: %w", in.CertificateID, ErrConflict)
 		}
 		if err != nil {
 			return fmt.Errorf("insert issuance intent: %w", err)
 		}
-		id, _ = res.LastInsertId()
 		return appendAudit(ctx, tx, intentEvent(in, id))
 	})
 	return id, err
@@ -265,17 +265,72 @@ func (s *Store) FailIssuance(ctx context.Context, orderID, intentID int64, reaso
 	})
 }
 
-// OpenIntents lists intents still in the signing state: at start-up these
-// are the issuances a crash interrupted.
-func (s *Store) OpenIntents(ctx context.Context) ([]Intent, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT id, certificate_id, order_id, serial_number, ca_id, tbs, status, created_at
-		   FROM issuance_intents WHERE status = ? ORDER BY id`, IntentSigning)
-	if err != nil {
-		return nil, fmt.Errorf("list open issuance intents: %w", err)
-	}
-	defer rows.Close()
+// DefaultIntentLease is how long a server keeps the intents it writes
+// before another server may complete them.
+const DefaultIntentLease = time.Minute
 
+// SetIntentLease sets how long a server keeps the intents it writes. Set
+// it before the store is used concurrently.
+func (s *Store) SetIntentLease(d time.Duration) { s.intentLease = d }
+
+// IntentLease returns the lease of new intents.
+func (s *Store) IntentLease() time.Duration {
+	if s.intentLease <= 0 {
+		return DefaultIntentLease
+	}
+	return s.intentLease
+}
+
+// ClaimStaleIntents returns up to limit intents still in the signing state
+// whose lease has ended, oldest first, and gives each a new lease for the
+// caller. The server that wrote such an intent died or gave up before it
+// stored the certificate. On PostgreSQL the rows are locked with SKIP
+// LOCKED, so that servers claiming at the same moment take different ones.
+func (s *Store) ClaimStaleIntents(ctx context.Context, limit int) ([]Intent, error) {
+	var claimed []Intent
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		claimed = nil
+		t := now()
+		rows, err := tx.QueryContext(ctx,
+			`SELECT `+intentColumns+` FROM issuance_intents
+			  WHERE status = ? AND (lease_until IS NULL OR lease_until <= ?)
+			  ORDER BY id LIMIT ?`+s.skipLocked(),
+			IntentSigning, formatTime(t), limit)
+		if err != nil {
+			return fmt.Errorf("list stale issuance intents: %w", err)
+		}
+		stale, err := scanIntents(rows)
+		if err != nil {
+			return err
+		}
+
+		lease := formatTime(t.Add(s.IntentLease()))
+		for _, in := range stale {
+			if _, err := tx.ExecContext(ctx, `UPDATE issuance_intents SET lease_until = ? WHERE id = ?`, lease, in.ID); err != nil {
+				return fmt.Errorf("claim issuance intent %d: %w", in.ID, err)
+			}
+			claimed = append(claimed, in)
+		}
+		return nil
+	})
+	return claimed, err
+}
+
+// skipLocked ends a SELECT that claims rows of a queue. On PostgreSQL the
+// rows are locked until the transaction ends, and rows that another
+// transaction holds are passed over instead of waited for. SQLite has one
+// writer at a time and needs no clause.
+func (s *Store) skipLocked() string {
+	if s.postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+const intentColumns = `id, certificate_id, order_id, serial_number, ca_id, tbs, status, created_at`
+
+func scanIntents(rows *sql.Rows) ([]Intent, error) {
+	defer rows.Close()
 	var out []Intent
 	for rows.Next() {
 		var in Intent
@@ -287,4 +342,15 @@ func (s *Store) OpenIntents(ctx context.Context) ([]Intent, error) {
 		out = append(out, in)
 	}
 	return out, rows.Err()
+}
+
+// OpenIntents lists intents still in the signing state: at start-up these
+// are the issuances a crash interrupted.
+func (s *Store) OpenIntents(ctx context.Context) ([]Intent, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT `+intentColumns+` FROM issuance_intents WHERE status = ? ORDER BY id`, IntentSigning)
+	if err != nil {
+		return nil, fmt.Errorf("list open issuance intents: %w", err)
+	}
+	return scanIntents(rows)
 }

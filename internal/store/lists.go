@@ -25,7 +25,9 @@ type SortKey struct {
 
 // TextMatch is a text filter. Without Contains the value must equal the
 // column, and with Contains it must occur anywhere in it. Both comparisons
-// ignore the case of ASCII letters, as SQLite's NOCASE collation and LIKE do.
+// ignore the case of letters: on SQLite, of ASCII letters, as its NOCASE
+// collation and LIKE do; on PostgreSQL, of all letters (see the nocase
+// collation of its first migration, and lower() in whereText).
 type TextMatch struct {
 	Value    string
 	Contains bool
@@ -74,7 +76,9 @@ func (q *listQuery) whereText(m TextMatch, expressions ...string) {
 	args := make([]any, 0, len(expressions))
 	for _, expr := range expressions {
 		if m.Contains {
-			parts = append(parts, expr+` LIKE ? ESCAPE '\'`)
+			// lower() on both sides, because PostgreSQL's LIKE is case
+			// sensitive and cannot use a non-deterministic collation.
+			parts = append(parts, `lower(`+expr+`) LIKE lower(?) ESCAPE '\'`)
 			args = append(args, "%"+escapeLike(m.Value)+"%")
 			continue
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,9 +21,9 @@ func TestWhereTextBindsValues(t *testing.T) {
 		{"exact", TextMatch{Value: "Example Inc"}, []string{"org.name"},
 			"(org.name = ? COLLATE NOCASE)", []any{"Example Inc"}},
 		{"contains", TextMatch{Value: "ample", Contains: true}, []string{"org.name"},
-			`(org.name LIKE ? ESCAPE '\')`, []any{"%ample%"}},
+			`(lower(org.name) LIKE lower(?) ESCAPE '\')`, []any{"%ample%"}},
 		{"contains escapes wildcards", TextMatch{Value: `50%_off\`, Contains: true}, []string{"org.name"},
-			`(org.name LIKE ? ESCAPE '\')`, []any{`%50\%\_off\\%`}},
+			`(lower(org.name) LIKE lower(?) ESCAPE '\')`, []any{`%50\%\_off\\%`}},
 		{"several expressions", TextMatch{Value: "x"}, []string{"a", "b"},
 			"(a = ? COLLATE NOCASE OR b = ? COLLATE NOCASE)", []any{"x", "x"}},
 		{"quote stays a value", TextMatch{Value: "' OR 1=1 --"}, []string{"a"},
@@ -142,11 +141,7 @@ type listFixture struct {
 func newListFixture(t *testing.T) *listFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "lists.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t, "lists.db")
 
 	f := &listFixture{st: st, orgs: map[string]int64{}, orders: map[string]int64{}, certByID: map[int64]int64{}}
 	f.account = f.createAccount(t, "Tenant One", "one")

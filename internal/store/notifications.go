@@ -125,9 +125,10 @@ func scanNotification(row interface{ Scan(...any) error }) (*Notification, error
 func (s *Store) ClaimNotifications(ctx context.Context, t time.Time, lease time.Duration, limit int) ([]Notification, error) {
 	var claimed []Notification
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		claimed = nil
 		rows, err := tx.QueryContext(ctx,
 			`SELECT `+notificationColumns+` FROM notifications
-			  WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+			  WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`+s.skipLocked(),
 			NotificationQueued, formatTime(t), limit)
 		if err != nil {
 			return fmt.Errorf("list due notifications: %w", err)

@@ -153,30 +153,28 @@ func (s *Store) CreateOrder(ctx context.Context, in NewOrder) (*CreatedOrder, er
 		if o.RenewalOfOrderID != 0 {
 			renewal = o.RenewalOfOrderID
 		}
-		res, err := tx.ExecContext(ctx,
+		err := insertID(ctx, tx, &out.OrderID,
 			`INSERT INTO orders (account_id, container_id, organization_id, user_id, status, product_name_id,
 			   provisioning_method, csr_pem, public_key, key_type, key_size, signature_hash, ca_id, not_after,
 			   skip_approval, renewal_of_order_id, details, date_created, updated_at)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			o.AccountID, o.ContainerID, o.OrganizationID, o.UserID, o.Status, o.ProductNameID,
 			o.ProvisioningMethod, nullString(o.CSRPEM), nullBytes(o.PublicKey), o.KeyType, o.KeySize, o.SignatureHash,
-			o.CAID, formatTime(o.NotAfter), o.SkipApproval, renewal, string(o.Details), formatTime(t), formatTime(t))
+			o.CAID, formatTime(o.NotAfter), boolInt(o.SkipApproval), renewal, string(o.Details), formatTime(t), formatTime(t))
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
-		out.OrderID, _ = res.LastInsertId()
 
 		if err := insertStatusChange(ctx, tx, out.OrderID, o.AccountID, o.Status, t); err != nil {
 			return err
 		}
 
-		res, err = tx.ExecContext(ctx,
+		err = insertID(ctx, tx, &out.CertificateID,
 			`INSERT INTO certificates (account_id, order_id, status, date_created) VALUES (?, ?, ?, ?)`,
 			o.AccountID, out.OrderID, CertificatePending, formatTime(t))
 		if err != nil {
 			return fmt.Errorf("insert certificate: %w", err)
 		}
-		out.CertificateID, _ = res.LastInsertId()
 
 		if in.Payment != nil {
 			if err := recordPaymentTx(ctx, tx, o, out.OrderID, *in.Payment, t); err != nil {
@@ -191,14 +189,13 @@ func (s *Store) CreateOrder(ctx context.Context, in NewOrder) (*CreatedOrder, er
 		if in.RequestStatus == RequestApproved {
 			processor, processed = o.UserID, formatTime(t)
 		}
-		res, err = tx.ExecContext(ctx,
+		err = insertID(ctx, tx, &out.RequestID,
 			`INSERT INTO requests (account_id, order_id, type, status, requester_id, processor_id, comments, date, date_processed)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			o.AccountID, out.OrderID, RequestNewRequest, in.RequestStatus, o.UserID, processor, in.RequestComments, formatTime(t), processed)
 		if err != nil {
 			return fmt.Errorf("insert request: %w", err)
 		}
-		out.RequestID, _ = res.LastInsertId()
 		return appendAudit(ctx, tx, orderPlacedEvent(o, &out, in.RequestStatus))
 	})
 	if err != nil {

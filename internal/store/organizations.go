@@ -130,7 +130,7 @@ func createOrganizationTx(ctx context.Context, tx *sql.Tx, o Organization, skipD
 	}
 
 	t := now()
-	res, err := tx.ExecContext(ctx,
+	err = insertID(ctx, tx, &o.ID,
 		`INSERT INTO organizations (account_id, container_id, name, assumed_name, address, address2, city, state, zip,
 		   country, telephone, normalized_key, organization_contact, technical_contact, is_active, created_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
@@ -139,7 +139,6 @@ func createOrganizationTx(ctx context.Context, tx *sql.Tx, o Organization, skipD
 	if err != nil {
 		return nil, false, fmt.Errorf("insert organization: %w", err)
 	}
-	o.ID, _ = res.LastInsertId()
 	o.IsActive = true
 	o.CreatedAt = t
 	if err := appendAudit(ctx, tx, organizationCreatedEvent(o)); err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -20,11 +19,7 @@ type provisioningFixture struct {
 func newProvisioningFixture(t *testing.T, validated bool) *provisioningFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "provisioning.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t, "provisioning.db")
 
 	caller, err := st.CreateAccount(ctx, NewAccount{
 		Name:      "Provisioning Tests",

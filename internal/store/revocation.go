@@ -94,14 +94,14 @@ func (s *Store) CreateRevokeRequest(ctx context.Context, in Revocation) (*Reques
 			certificateID = in.CertificateID
 		}
 		t := now()
-		res, err := tx.ExecContext(ctx,
+		var id int64
+		err = insertID(ctx, tx, &id,
 			`INSERT INTO requests (account_id, order_id, type, status, requester_id, comments, date, certificate_id, revocation_reason)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.AccountID, orderID, RequestRevoke, RequestSubmitted, in.UserID, in.Comments, formatTime(t), certificateID, in.Reason)
 		if err != nil {
 			return fmt.Errorf("insert revoke request for order %d: %w", orderID, err)
 		}
-		id, _ := res.LastInsertId()
 
 		created = &Request{
 			ID: id, AccountID: in.AccountID, OrderID: orderID, Type: RequestRevoke, Status: RequestSubmitted,
@@ -495,13 +495,12 @@ func (s *Store) LatestOCSPResponder(ctx context.Context, caID int64) (*OCSPRespo
 func (s *Store) InsertOCSPResponder(ctx context.Context, r OCSPResponder) (int64, error) {
 	var id int64
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
+		err := insertID(ctx, tx, &id,
 			`INSERT INTO ocsp_responders (ca_id, cert_der, key_uri, not_before, not_after, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			r.CAID, r.CertDER, r.KeyURI, formatTime(r.NotBefore), formatTime(r.NotAfter), formatTime(now()))
 		if err != nil {
 			return fmt.Errorf("insert OCSP responder of CA %d: %w", r.CAID, err)
 		}
-		id, _ = res.LastInsertId()
 		return appendAudit(ctx, tx, ocspResponderCreatedEvent(r, id))
 	})
 	return id, err

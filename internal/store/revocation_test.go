@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -26,11 +25,7 @@ type revocationFixture struct {
 func newRevocationFixture(t *testing.T) *revocationFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "revocation.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t, "revocation.db")
 
 	caller, err := st.CreateAccount(ctx, NewAccount{
 		Name:  "Revocation Tenant",

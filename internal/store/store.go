@@ -11,13 +11,15 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // ErrNotFound is returned when a row does not exist or belongs to another account.
@@ -27,14 +29,23 @@ var ErrNotFound = errors.New("not found")
 // unique constraint (a second certificate for one order, a reused serial).
 var ErrConflict = errors.New("conflict")
 
-// Store is the SQLite-backed store.
+// Store is the store on SQLite (Open) or PostgreSQL (OpenPostgres).
 type Store struct {
 	db *sql.DB
+	// postgres is set on PostgreSQL, and pg holds its options.
+	postgres  bool
+	pg        PostgresOptions
+	closeOnce sync.Once
+	// intentLease is the lease of new issuance intents (see IntentLease).
+	intentLease time.Duration
+	// source is the SQLite file or the PostgreSQL URL (never logged: it
+	// may hold a password).
+	source string
 	// txHook, when set, receives the timing and outcome of every
 	// transaction that withTx runs.
 	txHook func(wait, elapsed time.Duration, err error)
-	// writes runs every write transaction, several per commit under load
-	// (see groupcommit.go).
+	// writes runs every write transaction on SQLite, several per commit
+	// under load (see groupcommit.go). It is nil on PostgreSQL.
 	writes *groupCommitter
 	stmts  stmtCache
 }
@@ -64,7 +75,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 
-	s := &Store{db: db}
+	s := &Store{db: db, source: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -85,11 +96,17 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // Close stops the writer, failing writes that are still queued, and
-// closes the database.
+// closes the database. Calls after the first return nil.
 func (s *Store) Close() error {
-	s.writes.close()
-	s.stmts.close()
-	return s.db.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		if s.writes != nil {
+			s.writes.close()
+		}
+		s.stmts.close()
+		err = s.db.Close()
+	})
+	return err
 }
 
 // DB exposes the handle for tests that inspect rows directly.
@@ -112,6 +129,10 @@ func (s *Store) SetTransactionHook(hook func(wait, elapsed time.Duration, err er
 // writes, because withTx does not nest. A panic in fn is raised again in
 // the caller.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.postgres {
+		return s.withPostgresTx(ctx, fn)
+	}
+
 	r, err := s.writes.submit(ctx, fn)
 
 	var p *panicError
@@ -144,7 +165,31 @@ func nullTime(ns sql.NullString) time.Time {
 	return parseTime(ns.String)
 }
 
-// isUniqueViolation reports whether err is a unique-constraint failure.
+// isUniqueViolation reports whether err is a unique-constraint failure on
+// either database (PostgreSQL's SQLSTATE 23505).
 func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// insertID runs an INSERT and stores the id of the new row in dst. Both
+// databases return it with RETURNING; database/sql's LastInsertId does
+// not exist on PostgreSQL.
+func insertID(ctx context.Context, tx *sql.Tx, dst *int64, query string, args ...any) error {
+	return tx.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(dst)
+}
+
+// boolInt stores a flag as 0 or 1. Flags are INTEGER columns on both
+// databases, and PostgreSQL does not turn a Go bool into an integer.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

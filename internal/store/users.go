@@ -48,13 +48,12 @@ func (s *Store) CreateContainer(ctx context.Context, accountID, parentID int64, 
 			return ErrNotFound
 		}
 
-		res, err := tx.ExecContext(ctx,
+		err := insertID(ctx, tx, &c.ID,
 			`INSERT INTO containers (account_id, parent_id, name, created_at) VALUES (?, ?, ?, ?)`,
 			accountID, parentID, name, formatTime(t))
 		if err != nil {
 			return fmt.Errorf("insert container: %w", err)
 		}
-		c.ID, _ = res.LastInsertId()
 		return nil
 	})
 	if err != nil {
@@ -96,7 +95,7 @@ func (s *Store) CreateUser(ctx context.Context, accountID int64, u User) (*User,
 			return ErrNotFound
 		}
 
-		res, err := tx.ExecContext(ctx,
+		err := insertID(ctx, tx, &u.ID,
 			`INSERT INTO users (account_id, container_id, username, first_name, last_name, email, job_title, telephone, role, created_at)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			accountID, u.ContainerID, u.Username, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.Role, formatTime(t))
@@ -106,7 +105,6 @@ func (s *Store) CreateUser(ctx context.Context, accountID int64, u User) (*User,
 			}
 			return fmt.Errorf("insert user: %w", err)
 		}
-		u.ID, _ = res.LastInsertId()
 		return nil
 	})
 	if err != nil {
@@ -227,13 +225,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, in NewAPIKey) (*APIKey, error)
 		if !in.ExpiresAt.IsZero() {
 			expires = sql.NullString{String: formatTime(in.ExpiresAt), Valid: true}
 		}
-		res, err := tx.ExecContext(ctx,
+		err = insertID(ctx, tx, &k.ID,
 			`INSERT INTO api_keys (user_id, key_hash, key_prefix, restriction, name, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			in.UserID, in.Hash, in.Prefix, in.Restriction, in.Name, expires, formatTime(t))
 		if err != nil {
 			return fmt.Errorf("insert api key: %w", err)
 		}
-		k.ID, _ = res.LastInsertId()
 
 		// The key and its hash stay out of the log; the id names the row.
 		return appendAudit(ctx, tx, AuditEvent{
