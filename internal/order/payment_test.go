@@ -316,9 +316,18 @@ func TestRefundOnRejectAndCancel(t *testing.T) {
 func TestChargeRefundedWhenOrderFails(t *testing.T) {
 	p := newPaymentService(t)
 	// The trigger makes the order transaction fail after the charge.
-	if _, err := p.st.DB().Exec(`CREATE TRIGGER fail_payments BEFORE INSERT ON order_payments
-		BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
-		t.Fatal(err)
+	statements := []string{`CREATE TRIGGER fail_payments BEFORE INSERT ON order_payments
+		BEGIN SELECT RAISE(ABORT, 'injected failure'); END`}
+	if p.st.Postgres() {
+		statements = []string{
+			`CREATE FUNCTION fail_payments() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END; $$ LANGUAGE plpgsql`,
+			`CREATE TRIGGER fail_payments BEFORE INSERT ON order_payments FOR EACH ROW EXECUTE FUNCTION fail_payments()`,
+		}
+	}
+	for _, statement := range statements {
+		if _, err := p.st.DB().Exec(statement); err != nil {
+			t.Fatal(err)
+		}
 	}
 	before := p.storedRows(t)
 
