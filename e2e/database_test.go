@@ -62,7 +62,7 @@ func docsignCommand(t testing.TB, dataDir string, args ...string) *exec.Cmd {
 // server, as an operator command would.
 func openDataDirStore(dataDir string) (*store.Store, error) {
 	if !pgtest.Enabled() {
-		return openDataDirStore(dataDir)
+		return store.Open(context.Background(), filepath.Join(dataDir, "docsign.db"))
 	}
 	databasesMu.Lock()
 	u, ok := databases[dataDir]
