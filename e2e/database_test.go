@@ -83,3 +83,19 @@ func requireSQLite(t *testing.T, why string) {
 		t.Skipf("SQLite only: %s", why)
 	}
 }
+
+// addDatabaseDump adds the rows of dataDir's PostgreSQL database, as
+// pg_dump writes them, to sources under "docsign.db", the name the SQLite
+// file has there, so that a scan for secrets covers both databases.
+func addDatabaseDump(t *testing.T, dataDir string, sources map[string][]byte) {
+	t.Helper()
+	u := databaseURL(t, dataDir)
+	if u == "" {
+		return
+	}
+	dump, err := exec.Command("pg_dump", "--data-only", "--dbname", u).Output()
+	if err != nil {
+		t.Fatalf("pg_dump: %v", err)
+	}
+	sources["docsign.db"] = dump
+}

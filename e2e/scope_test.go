@@ -2,11 +2,8 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -110,7 +107,7 @@ func createUserKey(t *testing.T, s *server, args ...string) string {
 // runKeysCreate runs docsign-ca keys create on the server's data directory
 // and returns its standard output and standard error apart.
 func runKeysCreate(s *server, args ...string) (string, string, error) {
-	cmd := exec.Command(binary, append(append([]string{"keys", "create"}, args...), "--data-dir", s.DataDir)...)
+	cmd := docsignCommand(s.t, s.DataDir, append(append([]string{"keys", "create"}, args...), "--data-dir", s.DataDir)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -400,7 +397,7 @@ func TestStandardUserOrderNeedsApproval(t *testing.T) {
 // a test can expire a key without waiting.
 func setKeyExpiry(t *testing.T, s *server, keyID int64, at time.Time) {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(s.DataDir, "docsign.db"))
+	st, err := openDataDirStore(s.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}

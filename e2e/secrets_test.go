@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,14 +66,7 @@ func TestSecretsStayOutOfLogsAndDatabase(t *testing.T) {
 	for name, content := range dataDirFiles(t, s.DataDir) {
 		sources[name] = content
 	}
-	if u := databaseURL(t, s.DataDir); u != "" {
-		// On PostgreSQL the rows are scanned as pg_dump writes them.
-		dump, err := exec.Command("pg_dump", "--data-only", "--dbname", u).Output()
-		if err != nil {
-			t.Fatalf("pg_dump: %v", err)
-		}
-		sources["docsign.db"] = dump
-	}
+	addDatabaseDump(t, s.DataDir, sources)
 
 	// The scan would pass on empty files; the card order's last four
 	// digits and the database's certificates show that the flows wrote.

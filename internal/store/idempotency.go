@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrIdempotencyMismatch is returned when an Idempotency-Key is reused with
@@ -15,6 +16,17 @@ var ErrIdempotencyMismatch = errors.New("idempotency key was used with a differe
 // ErrIdempotencyInProgress is returned when the first request with a key
 // has not finished yet.
 var ErrIdempotencyInProgress = errors.New("a request with this idempotency key is still in progress")
+
+// IdempotencyReservationLease is how long a reserved key waits for the
+// request that holds it. A server that dies while it runs a request never
+// stores the response, so a retry after the lease takes the key over and
+// runs the request again.
+//
+// NOTE: a server that dies after the order is stored but before its
+// response is leaves that order behind, and the retry places a second one.
+// The window is one transaction wide.
+// TODO: store the response in the transaction that stores the order.
+const IdempotencyReservationLease = 15 * time.Second
 
 // StoredResponse is the first answer to a request with an Idempotency-Key.
 type StoredResponse struct {
@@ -26,17 +38,18 @@ type StoredResponse struct {
 // ReserveIdempotencyKey claims key for a request whose hash is requestHash.
 // It returns (nil, nil) when the caller holds the key and must run the
 // request, the stored response when the same request already finished,
-// ErrIdempotencyInProgress while the first request runs, and
+// ErrIdempotencyInProgress while the first request runs (for at most
+// IdempotencyReservationLease), and
 // ErrIdempotencyMismatch for another request under the same key.
 func (s *Store) ReserveIdempotencyKey(ctx context.Context, accountID int64, key string, requestHash []byte) (*StoredResponse, error) {
 	var stored *StoredResponse
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		var hash, body []byte
 		var status int
-		var contentType string
+		var contentType, created string
 		err := tx.QueryRowContext(ctx,
-			`SELECT request_hash, status, content_type, body FROM idempotency_keys WHERE account_id = ? AND key = ?`,
-			accountID, key).Scan(&hash, &status, &contentType, &body)
+			`SELECT request_hash, status, content_type, body, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?`,
+			accountID, key).Scan(&hash, &status, &contentType, &body, &created)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err := tx.ExecContext(ctx,
@@ -51,8 +64,15 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, accountID int64, key 
 			return fmt.Errorf("read idempotency key: %w", err)
 		case !bytes.Equal(hash, requestHash):
 			return ErrIdempotencyMismatch
-		case status == 0:
+		case status == 0 && now().Sub(parseTime(created)) < IdempotencyReservationLease:
 			return ErrIdempotencyInProgress
+		case status == 0:
+			// The server that reserved the key died; this request takes it over.
+			if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET created_at = ? WHERE account_id = ? AND key = ?`,
+				formatTime(now()), accountID, key); err != nil {
+				return fmt.Errorf("take over idempotency key: %w", err)
+			}
+			return nil
 		}
 		stored = &StoredResponse{Status: status, ContentType: contentType, Body: body}
 		return nil
