@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
@@ -60,11 +61,12 @@ func (d databaseConfig) open(ctx context.Context, path string) (*store.Store, er
 
 // logDatabase records which database the server uses, without the URL,
 // which may hold a password.
-func logDatabase(log *slog.Logger, dataDir string) {
+func logDatabase(log *slog.Logger, dataDir string, intentLease time.Duration) {
 	if !database.usesPostgres() {
-		log.Info("database", "kind", "sqlite", "path", filepath.Join(dataDir, "docsign.db"))
+		log.Info("database", "kind", "sqlite", "path", filepath.Join(dataDir, "docsign.db"), "issuance_lease", intentLease.String())
 		return
 	}
 	log.Info("database", "kind", "postgresql", "max_conns", database.opts.MaxConns,
-		"statement_timeout", database.opts.StatementTimeout.String(), "retries", database.opts.Retries)
+		"statement_timeout", database.opts.StatementTimeout.String(), "retries", database.opts.Retries,
+		"issuance_lease", intentLease.String())
 }

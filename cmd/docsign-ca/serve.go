@@ -102,7 +102,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	defer st.Close()
 	observeStore(st)
-	logDatabase(log, cfg.dataDir)
+	logDatabase(log, cfg.dataDir, cfg.intentLease)
 	if cfg.intentLease < time.Second {
 		return fmt.Errorf("--issuance-lease %s is too short; give at least 1s", cfg.intentLease)
 	}
