@@ -73,11 +73,7 @@ type route struct {
 	// action is the permission table's action the route performs, or ""
 	// for the routes that work without a session (sign-in, the style sheet).
 	action order.Action
-	// adminOnly adds the administrator role on top of the action, for
-	// the operator pages and completing validations, which the permission
-	// table has no action of their own for.
-	adminOnly bool
-	handle    func(http.ResponseWriter, *http.Request, *session)
+	handle func(http.ResponseWriter, *http.Request, *session)
 }
 
 // New builds the console handler.
@@ -144,10 +140,10 @@ func (h *Handler) routeTable() []route {
 
 		{pattern: "GET /console/organizations", action: order.ActionOrganizationView, handle: h.organizationsPage},
 		{pattern: "GET /console/organizations/{id}", action: order.ActionOrganizationView, handle: h.organizationPage},
-		{pattern: "POST /console/organizations/{id}/validation", action: order.ActionOrganizationEdit, adminOnly: true, handle: h.completeValidation},
+		{pattern: "POST /console/organizations/{id}/validation", action: order.ActionValidationApprove, handle: h.completeValidation},
 
-		{pattern: "GET /console/operator", action: order.ActionOrderView, adminOnly: true, handle: h.operatorPage},
-		{pattern: "POST /console/operator/tokens/{id}/ship", action: order.ActionOrderChange, adminOnly: true, handle: h.shipToken},
+		{pattern: "GET /console/operator", action: order.ActionOperatorView, handle: h.operatorPage},
+		{pattern: "POST /console/operator/tokens/{id}/ship", action: order.ActionTokenShip, handle: h.shipToken},
 	}
 }
 
@@ -201,17 +197,9 @@ func (h *Handler) wrap(rt route) http.Handler {
 	})
 }
 
-// authorizeRoute applies the permission table, and the administrator
-// role for adminOnly routes.
+// authorizeRoute applies the permission table, the same one the API uses.
 func authorizeRoute(caller *store.Caller, rt route) error {
-	if err := order.Authorize(caller, rt.action); err != nil {
-		return err
-	}
-	if rt.adminOnly && caller.User.Role != store.RoleAdministrator {
-		return errs.New(errs.Forbidden, "access_denied|missing_permission",
-			"only an administrator may use this page; user %d has role %s", caller.User.ID, caller.User.Role)
-	}
-	return nil
+	return order.Authorize(caller, rt.action)
 }
 
 func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request, _ *session) {

@@ -353,8 +353,7 @@ func TestRedirectAfterLoginStaysOnConsole(t *testing.T) {
 }
 
 // TestEveryRouteChecksPermissions calls each console route as each role
-// and expects 403 exactly where the permission table, or the
-// administrator rule of adminOnly routes, forbids it.
+// and expects 403 exactly where the permission table forbids it.
 func TestEveryRouteChecksPermissions(t *testing.T) {
 	f := newFixture(t)
 	placed := f.placeOrder(t, f.account, newCSR(t))

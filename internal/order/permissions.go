@@ -36,6 +36,9 @@ const (
 	ActionAPIKeyView        Action = "api_key.view"
 	ActionAPIKeyManage      Action = "api_key.manage"
 	ActionFinanceView       Action = "finance.view"
+	ActionValidationApprove Action = "validation.approve"
+	ActionOperatorView      Action = "operator.view"
+	ActionTokenShip         Action = "token.ship"
 )
 
 // Key restrictions use CertCentral's API key restriction ids.
@@ -144,6 +147,12 @@ var PermissionTable = []Permission{
 	{ActionAPIKeyView, false, allRoles, anyViewKeys, "list the caller's own API keys"},
 	{ActionAPIKeyManage, true, allRoles, userKeys, "create or revoke the caller's own API keys"},
 	{ActionFinanceView, false, financeRoles, []int{KeyRestrictionViewOnly}, "read the account balance and the saved payment profiles"},
+	// The operator's work: no API route performs these (the operator
+	// commands do), so no restricted API key allows them; the console
+	// checks them for signed-in users.
+	{ActionValidationApprove, true, onlyAdmin, nil, "complete an organization's validation"},
+	{ActionOperatorView, false, onlyAdmin, nil, "read the operator page: token queue, issuing CAs, recent audit events"},
+	{ActionTokenShip, true, onlyAdmin, nil, "record the shipment of a provisioned token"},
 }
 
 // PermissionFor returns the table row of an action.
