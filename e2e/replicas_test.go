@@ -44,6 +44,10 @@ const (
 	replicaLease = "3s"
 )
 
+// replicaArgs are the serve flags of both replicas. The mail queue runs
+// often, so that the test sees every issued certificate's message sent.
+var replicaArgs = []string{"--issuance-lease", replicaLease, "--mail-interval", "200ms"}
+
 // requirePostgres skips a test that needs a PostgreSQL database, such as
 // one shared by two servers, when the run uses SQLite.
 func requirePostgres(t *testing.T, why string) {
@@ -342,8 +346,8 @@ func TestReplicasShareOnePostgresDatabase(t *testing.T) {
 	t.Logf("random seed %d", seed)
 
 	dataDir := t.TempDir()
-	first := startServerIn(t, dataDir, "--issuance-lease", replicaLease)
-	second := startServerIn(t, dataDir, "--issuance-lease", replicaLease)
+	first := startServerIn(t, dataDir, replicaArgs...)
+	second := startServerIn(t, dataDir, replicaArgs...)
 	orgID := createValidatedOrganization(t, first, first.Key, "Replicas Inc")
 
 	pool := &replicaPool{key: first.Key, client: &http.Client{Timeout: 30 * time.Second}}
@@ -378,7 +382,7 @@ func TestReplicasShareOnePostgresDatabase(t *testing.T) {
 	t.Logf("killed replica 0 after %d finished orders", load.finished.Load())
 
 	waitOrDone(load.restartNow, workersDone)
-	restarted := &replica{srv: startServerIn(t, dataDir, "--issuance-lease", replicaLease)}
+	restarted := &replica{srv: startServerIn(t, dataDir, replicaArgs...)}
 	pool.replace(0, restarted)
 	close(load.restarted)
 	t.Logf("restarted replica 0 after %d finished orders", load.finished.Load())
@@ -407,6 +411,7 @@ func TestReplicasShareOnePostgresDatabase(t *testing.T) {
 	checkApprovedOrdersIssued(t, st)
 	certs := checkSignedCertificatesRecorded(t, st, nil)
 	checkAuditMatchesCertificates(t, st, certs)
+	checkIssuedNoticesSentOnce(t, st)
 	if out := survivor.srv.cli("audit", "verify"); !strings.Contains(out, "audit log intact") {
 		t.Errorf("audit verify: %s", out)
 	}
@@ -571,5 +576,49 @@ func checkNoIntentSigning(t *testing.T, st *store.Store) {
 	t.Helper()
 	if n := countSigningIntents(t, st); n != 0 {
 		t.Errorf("%d issuance intents are still %s, want 0", n, store.IntentSigning)
+	}
+}
+
+// checkIssuedNoticesSentOnce waits until the mail queue holds no queued
+// message, then checks that every issued certificate has exactly one
+// certificate_issued message and that it was sent: the replicas share the
+// queue, and the one killed while sending leaves its claim to the other.
+func checkIssuedNoticesSentOnce(t *testing.T, st *store.Store) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var queued int
+		if err := st.DB().QueryRow(`SELECT COUNT(*) FROM notifications WHERE status = ?`, store.NotificationQueued).Scan(&queued); err != nil {
+			t.Fatal(err)
+		}
+		if queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d messages are still queued after 60 s", queued)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	rows, err := st.DB().Query(`SELECT c.id, COUNT(n.id), COALESCE(MIN(n.status), '')
+		  FROM certificates c LEFT JOIN notifications n ON n.certificate_id = c.id AND n.kind = ?
+		 WHERE c.status = 'issued' GROUP BY c.id`, store.NoticeCertificateIssued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var certID, count int64
+		var status string
+		if err := rows.Scan(&certID, &count, &status); err != nil {
+			t.Fatal(err)
+		}
+		if count != 1 || status != store.NotificationSent {
+			t.Errorf("certificate %d has %d certificate_issued messages (status %q), expected one sent", certID, count, status)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 }
