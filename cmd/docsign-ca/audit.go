@@ -27,7 +27,8 @@ func openExistingDataDir(ctx context.Context, dir string) (*store.Store, error) 
 	}
 	path := filepath.Join(dir, "docsign.db")
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no database at %s (%v); check --data-dir", path, err)
+		return nil, fmt.Errorf("no database at %s (%v); check --data-dir, start the server there once, "+
+			"or give --database-url when the server runs on PostgreSQL", path, err)
 	}
 	return store.Open(ctx, path)
 }

@@ -37,7 +37,7 @@ func listCAs(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, *dataDir)
+	st, err := openExistingDataDir(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func retireCA(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, *dataDir)
+	st, err := openExistingDataDir(ctx, *dataDir)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func depositFunds(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, *dataDir)
+	st, err := openExistingDataDir(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func addPromoCode(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, *dataDir)
+	st, err := openExistingDataDir(ctx, *dataDir)
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func createKey(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, dataDir)
+	st, err := openExistingDataDir(ctx, dataDir)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func createAccount(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, *dataDir)
+	st, err := openExistingDataDir(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func approveValidation(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, *dataDir)
+	st, err := openExistingDataDir(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func listCertificates(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, *dataDir)
+	st, err := openExistingDataDir(ctx, *dataDir)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func listTokens(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, *dataDir)
+	st, err := openExistingDataDir(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func provisionToken(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, cfg.dataDir)
+	st, err := openExistingDataDir(ctx, cfg.dataDir)
 	if err != nil {
 		return err
 	}
@@ -327,7 +327,7 @@ func shipToken(args []string) error {
 	}
 
 	ctx := context.Background()
-	st, err := openDataDir(ctx, *dataDir)
+	st, err := openExistingDataDir(ctx, *dataDir)
 	if err != nil {
 		return err
 	}

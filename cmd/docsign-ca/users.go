@@ -91,7 +91,7 @@ func createConsoleUser(ctx context.Context, cfg addUserConfig, password string) 
 		}
 	}
 
-	st, err := openDataDir(ctx, cfg.dataDir)
+	st, err := openExistingDataDir(ctx, cfg.dataDir)
 	if err != nil {
 		return err
 	}
