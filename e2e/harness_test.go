@@ -104,6 +104,15 @@ func startServerIn(t *testing.T, dataDir string, extraArgs ...string) *server {
 // SOFTHSM2_CONF and DOCSIGN_PKCS11_PIN.
 func startServerEnv(t *testing.T, dataDir string, env []string, extraArgs ...string) *server {
 	t.Helper()
+	s := launchServer(t, dataDir, env, extraArgs...)
+	s.waitHealthy()
+	return s
+}
+
+// launchServer starts docsign-ca serve on dataDir without waiting for it;
+// waitHealthy waits.
+func launchServer(t *testing.T, dataDir string, env []string, extraArgs ...string) *server {
+	t.Helper()
 	addr := freeAddr(t)
 	// Rate limiting is off unless a test turns it on: the suite sends more
 	// than CertCentral's 100 requests per 5 seconds with one key. A later
@@ -127,7 +136,14 @@ func startServerEnv(t *testing.T, dataDir string, env []string, extraArgs ...str
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
+	return s
+}
 
+// waitHealthy waits until /healthz answers 200, then reads the bootstrap
+// API key.
+func (s *server) waitHealthy() {
+	t := s.t
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.URL + "/healthz")
@@ -139,21 +155,20 @@ func startServerEnv(t *testing.T, dataDir string, env []string, extraArgs ...str
 		}
 		select {
 		case <-s.done:
-			t.Fatalf("server exited during start:\n%s", logs.String())
+			t.Fatalf("server exited during start:\n%s", s.logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server did not become healthy:\n%s", logs.String())
+			t.Fatalf("server did not become healthy:\n%s", s.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	key, err := os.ReadFile(filepath.Join(dataDir, "bootstrap-api-key"))
+	key, err := os.ReadFile(filepath.Join(s.DataDir, "bootstrap-api-key"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Key = strings.TrimSpace(string(key))
-	return s
 }
 
 // stop sends SIGTERM and waits for the process to exit.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -621,4 +622,68 @@ func checkIssuedNoticesSentOnce(t *testing.T, st *store.Store) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestReplicasStartTogether starts three replicas at once on a database
+// without CAs or accounts: they create one development hierarchy and one
+// bootstrap account between them, and the migrations are recorded once.
+func TestReplicasStartTogether(t *testing.T) {
+	requirePostgres(t, "replicas share a database only on PostgreSQL")
+	dataDir := t.TempDir()
+	// An operator command applies the migrations first, so that the
+	// replicas do not queue on the migration lock and reach the start-up
+	// work at the same moment.
+	if out, err := docsignCommand(t, dataDir, "certificates", "list", "--data-dir", dataDir).CombinedOutput(); err != nil {
+		t.Fatalf("certificates list: %v\n%s", err, out)
+	}
+	servers := []*server{
+		launchServer(t, dataDir, nil),
+		launchServer(t, dataDir, nil),
+		launchServer(t, dataDir, nil),
+	}
+	for _, s := range servers {
+		s.waitHealthy()
+	}
+
+	st := openStore(t, dataDir)
+	defer st.Close()
+	for _, tc := range []struct {
+		table string
+		want  int
+	}{
+		{"cas", 2}, // one root and one issuing CA
+		{"accounts", 1},
+		{"goose_db_version", 1 + len(migrationVersions(t))},
+	} {
+		var n int
+		if err := st.DB().QueryRow(`SELECT COUNT(*) FROM ` + tc.table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("%s has %d rows after three replicas started together, expected %d", tc.table, n, tc.want)
+		}
+	}
+
+	// Each replica issues with the one hierarchy.
+	orgID := createValidatedOrganization(t, servers[0], servers[0].Key, "Together Inc")
+	for i, s := range servers {
+		placed := placeOrder(t, s, s.Key, emailOrder(orgID, csrPEM(t, testRSAKey(t))))
+		requests, _ := placed["requests"].([]any)
+		if len(requests) != 1 {
+			t.Fatalf("replica %d: order without one request: %v", i, placed)
+		}
+		approve(t, s, s.Key, int64(requests[0].(map[string]any)["id"].(float64)))
+		waitForStatus(t, s, s.Key, int64(placed["id"].(float64)), "issued")
+	}
+}
+
+// migrationVersions lists the schema versions that the PostgreSQL
+// migrations define.
+func migrationVersions(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../internal/store/migrations/postgres/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no PostgreSQL migrations found: %v", err)
+	}
+	return files
 }
