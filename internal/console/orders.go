@@ -30,17 +30,27 @@ type ordersView struct {
 	Status   string
 	Search   string
 	Statuses []string
+	// Fields holds the other filter fields, by the name of their input.
+	Fields   map[string]string
 	Pager    pager
 	Problems []errs.Problem
 }
 
-// ordersPage lists orders newest first with the API's status and search
-// filters; the filter values go through the API's query parser.
-func (h *Handler) ordersPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	status := strings.TrimSpace(r.URL.Query().Get("status"))
-	search := strings.TrimSpace(r.URL.Query().Get("search"))
-	view := ordersView{Status: status, Search: search, Statuses: orderStatuses}
+// orderFilterFields are the order list's text filters beside status and
+// search, by the name of the console's input and of the API's filter.
+var orderFilterFields = []struct{ input, filter string }{
+	{"common_name", "common_name"},
+	{"serial_number", "serial_number"},
+	{"organization_id", "organization_id"},
+	{"created_from", "date_created"},
+	{"created_until", "date_created"},
+	{"valid_till_until", "valid_till"},
+}
 
+// orderFilterValues turns the console's filter inputs into the API's
+// filters[...] parameters, so that one parser checks both. The two
+// created_* inputs become one date_created range.
+func orderFilterValues(query url.Values, status, search string) (url.Values, map[string]string) {
 	values := url.Values{}
 	if status != "" {
 		values.Set("filters[status]", status)
@@ -48,6 +58,38 @@ func (h *Handler) ordersPage(w http.ResponseWriter, r *http.Request, sess *sessi
 	if search != "" {
 		values.Set("filters[search]", "%"+search+"%")
 	}
+
+	fields := map[string]string{}
+	for _, f := range orderFilterFields {
+		fields[f.input] = strings.TrimSpace(query.Get(f.input))
+	}
+	for _, name := range []string{"common_name", "serial_number", "organization_id"} {
+		if v := fields[name]; v != "" {
+			values.Set("filters["+name+"]", v)
+		}
+	}
+	switch from, until := fields["created_from"], fields["created_until"]; {
+	case from != "" && until != "":
+		values.Set("filters[date_created]", from+"..."+until)
+	case from != "":
+		values.Set("filters[date_created]", ">="+from)
+	case until != "":
+		values.Set("filters[date_created]", "<="+until)
+	}
+	if v := fields["valid_till_until"]; v != "" {
+		values.Set("filters[valid_till]", "<="+v)
+	}
+	return values, fields
+}
+
+// ordersPage lists orders newest first with the API's filters; the filter
+// values go through the API's query parser.
+func (h *Handler) ordersPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	status := strings.TrimSpace(r.URL.Query().Get("status"))
+	search := strings.TrimSpace(r.URL.Query().Get("search"))
+	values, fields := orderFilterValues(r.URL.Query(), status, search)
+	view := ordersView{Status: status, Search: search, Statuses: orderStatuses, Fields: fields}
+
 	q, err := order.ParseOrderListQuery(values)
 	if err != nil {
 		if e := errs.As(err); e != nil && e.Kind == errs.BadRequest {
