@@ -46,8 +46,10 @@ const (
 )
 
 // replicaArgs are the serve flags of both replicas. The mail queue runs
-// often, so that the test sees every issued certificate's message sent.
-var replicaArgs = []string{"--issuance-lease", replicaLease, "--mail-interval", "200ms"}
+// often, and the messages that the killed replica claimed come back after
+// a short lease, so that the test sees every issued certificate's message
+// sent.
+var replicaArgs = []string{"--issuance-lease", replicaLease, "--mail-interval", "200ms", "--mail-lease", replicaLease}
 
 // requirePostgres skips a test that needs a PostgreSQL database, such as
 // one shared by two servers, when the run uses SQLite.
@@ -413,6 +415,7 @@ func TestReplicasShareOnePostgresDatabase(t *testing.T) {
 	certs := checkSignedCertificatesRecorded(t, st, nil)
 	checkAuditMatchesCertificates(t, st, certs)
 	checkIssuedNoticesSentOnce(t, st)
+	checkNoJobRunning(t, st)
 	if out := survivor.srv.cli("audit", "verify"); !strings.Contains(out, "audit log intact") {
 		t.Errorf("audit verify: %s", out)
 	}
@@ -686,4 +689,21 @@ func migrationVersions(t *testing.T) []string {
 		t.Fatalf("no PostgreSQL migrations found: %v", err)
 	}
 	return files
+}
+
+// checkNoJobRunning checks that no issue_certificate job is still held by
+// a server: every job that the killed replica claimed was claimed again
+// after its lease, or closed by the issuance that completed its
+// certificate.
+func checkNoJobRunning(t *testing.T, st *store.Store) {
+	t.Helper()
+	var running, total int
+	if err := st.DB().QueryRow(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) FROM jobs`,
+		store.JobRunning).Scan(&total, &running); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d issue_certificate jobs were claimed", total)
+	if running != 0 {
+		t.Errorf("%d of %d jobs are still running", running, total)
+	}
 }

@@ -26,6 +26,7 @@ type provisioningConfig struct {
 	mailFrom        string
 	mailInterval    time.Duration
 	mailRetryMin    time.Duration
+	mailLease       time.Duration
 	renewalNotices  string
 	renewalInterval time.Duration
 	pickupCodeTTL   time.Duration
@@ -41,6 +42,9 @@ func (c *provisioningConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.mailInterval, "mail-interval", 5*time.Second, "how often the e-mail queue is checked for messages to send")
 	fs.DurationVar(&c.mailRetryMin, "mail-retry-min", notify.DefaultRetryMin,
 		"wait after a failed send; it doubles with each failure up to 1h, and a message is given up after about three days")
+	fs.DurationVar(&c.mailLease, "mail-lease", notify.DefaultLease,
+		"how long a message that a server is sending stays hidden from the other servers sharing the database; "+
+			"a message whose server died is sent by another one after this time")
 	fs.StringVar(&c.renewalNotices, "renewal-notices", "90,60,30,7,0",
 		"days before a certificate's expiry on which its contacts get a renewal notice, comma-separated; 0 is the day it expires; empty sends none")
 	fs.DurationVar(&c.renewalInterval, "renewal-check-interval", time.Hour, "how often the server looks for certificates that reached a renewal notice day")
@@ -67,6 +71,7 @@ func startProvisioning(ctx context.Context, cfg provisioningConfig, publicURL, d
 		Sender:   sender,
 		Log:      log,
 		RetryMin: cfg.mailRetryMin,
+		Lease:    cfg.mailLease,
 		Composer: &notify.Composer{Store: st, Chain: issuerChain(authority), PublicURL: publicURL, From: cfg.mailFrom},
 	}
 	log.Info("e-mail queue started", "via", sender.Describe(), "from", cfg.mailFrom, "renewal_notice_days", cfg.renewalNotices)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -68,10 +69,14 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, caller *stor
 	hash.Write(body)
 
 	stored, err := s.store.ReserveIdempotencyKey(r.Context(), caller.Account.ID, key, hash.Sum(nil))
+	var orphan *store.OrphanedOrderError
 	switch {
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		s.writeError(w, r, errs.New(errs.Conflict, "idempotency_key_reused",
 			"Idempotency-Key %q was already used with a different request; use a new key for a new request", key))
+		return
+	case errors.As(err, &orphan):
+		s.replayOrphanedOrder(w, r, caller, key, orphan.OrderID)
 		return
 	case errors.Is(err, store.ErrIdempotencyInProgress):
 		s.writeError(w, r, errs.New(errs.Conflict, "idempotency_key_in_progress",
@@ -90,7 +95,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, caller *stor
 	}
 
 	rec := &recorder{ResponseWriter: w}
-	next(rec, r, caller)
+	next(rec, r.WithContext(store.WithIdempotencyKey(r.Context(), caller.Account.ID, key)), caller)
 
 	// The request's own context may be done once the handler returns; the
 	// key's record must still be written.
@@ -105,4 +110,55 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, caller *stor
 	if err := s.store.CompleteIdempotencyKey(ctx, caller.Account.ID, key, resp); err != nil {
 		s.log.Error("store idempotent response", "request_id", requestID(r.Context()), "error", err)
 	}
+}
+
+// replayOrphanedOrder answers a retry whose first request placed an order
+// on a server that died before it stored the response. The answer is built
+// from the stored order, as ds_org's response without certificate_chain
+// (the chain is one GET away), and stored as the key's response.
+func (s *Server) replayOrphanedOrder(w http.ResponseWriter, r *http.Request, caller *store.Caller, key string, orderID int64) {
+	info, err := s.orders.Order(r.Context(), caller, orderID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+
+	view := placedOrderView{ID: orderID}
+	if len(info.Requests) > 0 {
+		first := info.Requests[0]
+		view.Requests = []requestRef{{ID: first.ID, Status: placedRequestStatus(first, info.Certificate)}}
+	}
+	issued := info.Certificate != nil && info.Certificate.Status == store.CertificateIssued
+	if info.Certificate != nil && (len(view.Requests) == 0 || issued) {
+		view.CertificateID = info.Certificate.ID
+	}
+	body, err := json.Marshal(view)
+	if err != nil {
+		s.writeError(w, r, errs.Wrap(err, "encode the replayed order"))
+		return
+	}
+
+	resp := store.StoredResponse{Status: http.StatusCreated, ContentType: "application/json", Body: body}
+	if err := s.store.CompleteIdempotencyKey(context.WithoutCancel(r.Context()), caller.Account.ID, key, resp); err != nil {
+		s.log.Error("store idempotent response", "request_id", requestID(r.Context()), "error", err)
+	}
+	s.log.Warn("answered a retry with the order its first request placed before its server stopped",
+		"order_id", orderID, "request_id", requestID(r.Context()))
+	w.Header().Set("Content-Type", resp.ContentType)
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(body)
+}
+
+// placedRequestStatus is the status ds_org's response shows for a request:
+// pending, submitted (approved and waiting for issuance) or approved (and
+// issued).
+func placedRequestStatus(req store.Request, cert *store.Certificate) string {
+	if req.Status != store.RequestApproved {
+		return req.Status
+	}
+	if cert != nil && cert.Status == store.CertificateIssued {
+		return "approved"
+	}
+	return "submitted"
 }

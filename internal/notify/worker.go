@@ -14,9 +14,9 @@ const (
 	DefaultRetryMin    = 30 * time.Second
 	DefaultRetryMax    = time.Hour
 	DefaultMaxAttempts = 80
-	// defaultLease is how long a claimed message is hidden from other
+	// DefaultLease is how long a claimed message is hidden from other
 	// workers; it is longer than an SMTP delivery may take (SMTPSender.Timeout).
-	defaultLease = 5 * time.Minute
+	DefaultLease = 5 * time.Minute
 	batchSize    = 20
 )
 
@@ -34,6 +34,17 @@ type Worker struct {
 	RetryMin    time.Duration
 	RetryMax    time.Duration
 	MaxAttempts int
+	// Lease is how long a claimed message is hidden from other workers,
+	// such as those of other replicas; 0 is DefaultLease. A worker that
+	// dies while sending leaves the message to another one when it ends.
+	Lease time.Duration
+}
+
+func (w *Worker) lease() time.Duration {
+	if w.Lease > 0 {
+		return w.Lease
+	}
+	return DefaultLease
 }
 
 func (w *Worker) now() time.Time {
@@ -85,7 +96,7 @@ func (w *Worker) Run(ctx context.Context, interval time.Duration) {
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	sent := 0
 	for {
-		batch, err := w.Store.ClaimNotifications(ctx, w.now(), defaultLease, batchSize)
+		batch, err := w.Store.ClaimNotifications(ctx, w.now(), w.lease(), batchSize)
 		if err != nil {
 			return sent, err
 		}

@@ -207,7 +207,7 @@ func TestWorkerResumesAfterRestart(t *testing.T) {
 	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
 
 	// A worker claims the message and dies before it sends it.
-	if _, err := f.st.ClaimNotifications(ctx, clock.now, defaultLease, batchSize); err != nil {
+	if _, err := f.st.ClaimNotifications(ctx, clock.now, DefaultLease, batchSize); err != nil {
 		t.Fatal(err)
 	}
 	f.close()
@@ -219,7 +219,7 @@ func TestWorkerResumesAfterRestart(t *testing.T) {
 	if sent, err := w.RunOnce(ctx); err != nil || sent != 0 {
 		t.Errorf("during the dead worker's lease: sent %d (%v), expected 0", sent, err)
 	}
-	clock.now = clock.now.Add(defaultLease)
+	clock.now = clock.now.Add(DefaultLease)
 	if sent, err := w.RunOnce(ctx); err != nil || sent != 1 {
 		t.Errorf("after the lease: sent %d (%v), expected 1", sent, err)
 	}

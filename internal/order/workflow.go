@@ -451,6 +451,12 @@ func (s *Service) ensureValidationSubmitted(ctx context.Context, orgID int64) er
 // returns its DER, or nil. A failure is recorded on the order by the CA and
 // does not fail the caller's request: the order itself was stored.
 func (s *Service) tryIssue(ctx context.Context, orderID int64) []byte {
+	der, _ := s.issueLogged(ctx, orderID)
+	return der
+}
+
+// issueLogged is tryIssue that also returns the error.
+func (s *Service) issueLogged(ctx context.Context, orderID int64) ([]byte, error) {
 	der, err := s.issue(ctx, orderID)
 	if errors.Is(err, errNotReady) {
 		// A client_app order gets its key from the client app: it moves to
@@ -460,7 +466,7 @@ func (s *Service) tryIssue(ctx context.Context, orderID int64) []byte {
 	if err != nil && !errors.Is(err, ca.ErrAlreadyIssuing) && !errors.Is(err, errNotReady) {
 		s.log.Warn("order not issued", "order_id", orderID, "error", err)
 	}
-	return der
+	return der, err
 }
 
 // errNotReady means the order still waits for approval, validation or key material.
@@ -525,19 +531,30 @@ func (s *Service) issueCertificate(ctx context.Context, o *store.Order, cert *st
 	})
 }
 
-// IssueReady issues every order that is ready, and returns how many were
-// issued. The server runs it periodically, which picks up validations that
-// an operator completed from another process.
+// IssueReady claims the orders that are ready as issue_certificate jobs,
+// issues them, and returns how many were issued. The server runs it
+// periodically, which picks up validations that an operator completed from
+// another process and approvals whose server died before it issued.
 func (s *Service) IssueReady(ctx context.Context) int {
-	ids, err := s.store.ReadyOrders(ctx, 100)
+	claimed, err := s.store.ClaimReadyOrders(ctx, 100)
 	if err != nil {
-		s.log.Error("list orders ready for issuance", "error", err)
+		s.log.Error("claim orders ready for issuance", "error", err)
 		return 0
 	}
 	issued := 0
-	for _, id := range ids {
-		if s.tryIssue(ctx, id) != nil {
+	for _, r := range claimed {
+		der, err := s.issueLogged(ctx, r.OrderID)
+		if der != nil {
 			issued++
+		}
+		// Another server that signs it first, or an order that turns out
+		// not to be ready (a client_app order now waits for its pickup),
+		// ends the job too: nothing is left for it to do.
+		if errors.Is(err, ca.ErrAlreadyIssuing) || errors.Is(err, errNotReady) {
+			err = nil
+		}
+		if err := s.store.FinishJob(ctx, store.JobIssueCertificate, r.CertificateID, err); err != nil {
+			s.log.Error("finish issuance job", "order_id", r.OrderID, "certificate_id", r.CertificateID, "error", err)
 		}
 	}
 	return issued

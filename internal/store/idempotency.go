@@ -22,11 +22,49 @@ var ErrIdempotencyInProgress = errors.New("a request with this idempotency key i
 // stores the response, so a retry after the lease takes the key over and
 // runs the request again.
 //
-// NOTE: a server that dies after the order is stored but before its
-// response is leaves that order behind, and the retry places a second one.
-// The window is one transaction wide.
-// TODO: store the response in the transaction that stores the order.
+// A request that placed an order before its server died is not run again:
+// CreateOrder records the order on the key in its own transaction, and the
+// retry gets an *OrphanedOrderError that names it.
+//
+// NOTE: other POSTs (reissue, duplicate, revoke requests) have no such
+// link, so a server that dies after their change commits but before the
+// response is stored lets the retry run them again.
 const IdempotencyReservationLease = 15 * time.Second
+
+// OrphanedOrderError is returned for a key whose first request placed an
+// order and whose server died before it stored the response.
+type OrphanedOrderError struct{ OrderID int64 }
+
+func (e *OrphanedOrderError) Error() string {
+	return fmt.Sprintf("the first request with this idempotency key placed order %d, but its response was not stored", e.OrderID)
+}
+
+// idempotencyKeyCtx carries the key that a request holds to CreateOrder.
+type idempotencyKeyCtx struct{}
+
+type heldKey struct {
+	accountID int64
+	key       string
+}
+
+// WithIdempotencyKey marks ctx as the context of a request that holds key,
+// so that an order it places is recorded on the key.
+func WithIdempotencyKey(ctx context.Context, accountID int64, key string) context.Context {
+	return context.WithValue(ctx, idempotencyKeyCtx{}, heldKey{accountID: accountID, key: key})
+}
+
+// linkIdempotencyKeyTx records orderID on the key that ctx's request holds.
+func linkIdempotencyKeyTx(ctx context.Context, tx *sql.Tx, orderID int64) error {
+	held, ok := ctx.Value(idempotencyKeyCtx{}).(heldKey)
+	if !ok {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET order_id = ? WHERE account_id = ? AND key = ? AND status = 0`,
+		orderID, held.accountID, held.key); err != nil {
+		return fmt.Errorf("record order %d on its idempotency key: %w", orderID, err)
+	}
+	return nil
+}
 
 // StoredResponse is the first answer to a request with an Idempotency-Key.
 type StoredResponse struct {
@@ -39,7 +77,8 @@ type StoredResponse struct {
 // It returns (nil, nil) when the caller holds the key and must run the
 // request, the stored response when the same request already finished,
 // ErrIdempotencyInProgress while the first request runs (for at most
-// IdempotencyReservationLease), and
+// IdempotencyReservationLease), an *OrphanedOrderError after that when the
+// first request placed an order, and
 // ErrIdempotencyMismatch for another request under the same key.
 func (s *Store) ReserveIdempotencyKey(ctx context.Context, accountID int64, key string, requestHash []byte) (*StoredResponse, error) {
 	var stored *StoredResponse
@@ -47,9 +86,10 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, accountID int64, key 
 		var hash, body []byte
 		var status int
 		var contentType, created string
+		var orderID sql.NullInt64
 		err := tx.QueryRowContext(ctx,
-			`SELECT request_hash, status, content_type, body, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?`,
-			accountID, key).Scan(&hash, &status, &contentType, &body, &created)
+			`SELECT request_hash, status, content_type, body, created_at, order_id FROM idempotency_keys WHERE account_id = ? AND key = ?`,
+			accountID, key).Scan(&hash, &status, &contentType, &body, &created, &orderID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err := tx.ExecContext(ctx,
@@ -66,6 +106,9 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, accountID int64, key 
 			return ErrIdempotencyMismatch
 		case status == 0 && now().Sub(parseTime(created)) < IdempotencyReservationLease:
 			return ErrIdempotencyInProgress
+		case status == 0 && orderID.Valid:
+			// The server that reserved the key died after it placed the order.
+			return &OrphanedOrderError{OrderID: orderID.Int64}
 		case status == 0:
 			// The server that reserved the key died; this request takes it over.
 			if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET created_at = ? WHERE account_id = ? AND key = ?`,

@@ -98,37 +98,138 @@ func (s *Store) CAs(ctx context.Context) ([]CA, error) {
 // race and leave the client's answer without its certificate.
 const readyGrace = 3 * time.Second
 
-// ReadyOrders returns the ids of orders that have everything issuance needs:
-// an approved (or skipped) request, an active ds validation of the
-// organization, key material, a pending certificate with no intent, and no
-// recorded issuance failure, and that have not changed in the last readyGrace.
-func (s *Store) ReadyOrders(ctx context.Context, limit int) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT o.id
-		   FROM orders o
-		   JOIN certificates c ON c.order_id = o.id AND c.status = ?
-		   JOIN validations v ON v.organization_id = o.organization_id AND v.type = 'ds' AND v.status = ?
-		  WHERE o.status = ? AND o.public_key IS NOT NULL AND o.issue_error = ''
-		    AND (v.validated_until IS NULL OR v.validated_until > ?)
-		    AND NOT EXISTS (SELECT 1 FROM issuance_intents i WHERE i.certificate_id = c.id)
-		    AND o.updated_at <= ?
-		  ORDER BY o.id
-		  LIMIT ?`,
-		CertificatePending, ValidationActive, OrderPending, formatTime(now()), formatTime(now().Add(-readyGrace)), limit)
-	if err != nil {
-		return nil, fmt.Errorf("list orders ready for issuance: %w", err)
-	}
-	defer rows.Close()
+// Job kinds and statuses (see the jobs table).
+const (
+	JobIssueCertificate = "issue_certificate"
 
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+	JobRunning = "running"
+	JobDone    = "done"
+	JobFailed  = "failed"
+)
+
+// ReadyIssuance is an order whose pending certificate a claimed
+// issue_certificate job issues.
+type ReadyIssuance struct {
+	OrderID       int64
+	CertificateID int64
+}
+
+// ClaimReadyOrders claims up to limit orders that have everything issuance
+// needs, oldest first: an approved (or skipped) request, an active ds
+// validation of the organization, key material, a pending certificate with
+// no intent, no recorded issuance failure, no change in the last
+// readyGrace, and no issue_certificate job for that certificate that is
+// done or held under a running lease. Each claim is an issue_certificate
+// job with a lease of IntentLease; the caller reports the outcome with
+// FinishJob. A job whose server died is claimed again once its lease ends.
+func (s *Store) ClaimReadyOrders(ctx context.Context, limit int) ([]ReadyIssuance, error) {
+	var claimed []ReadyIssuance
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		claimed = nil
+		t := now()
+		rows, err := tx.QueryContext(ctx,
+			`SELECT o.id, c.id
+			   FROM orders o
+			   JOIN certificates c ON c.order_id = o.id AND c.status = ?
+			   JOIN validations v ON v.organization_id = o.organization_id AND v.type = 'ds' AND v.status = ?
+			  WHERE o.status = ? AND o.public_key IS NOT NULL AND o.issue_error = ''
+			    AND (v.validated_until IS NULL OR v.validated_until > ?)
+			    AND NOT EXISTS (SELECT 1 FROM issuance_intents i WHERE i.certificate_id = c.id)
+			    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ? AND j.ref_id = c.id
+			                       AND (j.status = ? OR (j.status = ? AND j.lease_until > ?)))
+			    AND o.updated_at <= ?
+			  ORDER BY o.id
+			  LIMIT ?`+s.skipLockedOf("o"),
+			CertificatePending, ValidationActive, OrderPending, formatTime(t),
+			JobIssueCertificate, JobDone, JobRunning, formatTime(t),
+			formatTime(t.Add(-readyGrace)), limit)
+		if err != nil {
+			return fmt.Errorf("list orders ready for issuance: %w", err)
 		}
-		ids = append(ids, id)
+		var ready []ReadyIssuance
+		for rows.Next() {
+			var r ReadyIssuance
+			if err := rows.Scan(&r.OrderID, &r.CertificateID); err != nil {
+				rows.Close()
+				return err
+			}
+			ready = append(ready, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+
+		for _, r := range ready {
+			if err := claimJobTx(ctx, tx, JobIssueCertificate, r.CertificateID, t.Add(s.IntentLease()), t); err != nil {
+				return err
+			}
+			claimed = append(claimed, r)
+		}
+		return nil
+	})
+	return claimed, err
+}
+
+// claimJobTx starts or restarts the job of kind for refID with a lease
+// that ends at leaseEnd.
+func claimJobTx(ctx context.Context, tx *sql.Tx, kind string, refID int64, leaseEnd, t time.Time) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO jobs (kind, ref_id, status, attempts, lease_until, created_at, updated_at)
+		 VALUES (?, ?, ?, 1, ?, ?, ?)
+		 ON CONFLICT (kind, ref_id) DO UPDATE SET status = excluded.status, attempts = jobs.attempts + 1,
+		        lease_until = excluded.lease_until, updated_at = excluded.updated_at`,
+		kind, refID, JobRunning, formatTime(leaseEnd), formatTime(t), formatTime(t))
+	if err != nil {
+		return fmt.Errorf("claim %s job %d: %w", kind, refID, err)
 	}
-	return ids, rows.Err()
+	return nil
+}
+
+// FinishJob ends a running job: done when cause is nil, failed with
+// cause's text otherwise. A failed job may be claimed again when its work
+// becomes due again.
+func (s *Store) FinishJob(ctx context.Context, kind string, refID int64, cause error) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		status, lastError := JobDone, ""
+		if cause != nil {
+			status, lastError = JobFailed, cause.Error()
+		}
+		_, err := tx.ExecContext(ctx,
+			`UPDATE jobs SET status = ?, last_error = ?, updated_at = ? WHERE kind = ? AND ref_id = ? AND status = ?`,
+			status, lastError, formatTime(now()), kind, refID, JobRunning)
+		if err != nil {
+			return fmt.Errorf("finish %s job %d: %w", kind, refID, err)
+		}
+		return nil
+	})
+}
+
+// Job is one row of the jobs table.
+type Job struct {
+	Kind       string
+	RefID      int64
+	Status     string
+	Attempts   int
+	LeaseUntil time.Time
+	LastError  string
+}
+
+// JobByRef returns the job of kind for refID.
+func (s *Store) JobByRef(ctx context.Context, kind string, refID int64) (*Job, error) {
+	var j Job
+	var lease string
+	err := s.db.QueryRowContext(ctx,
+		`SELECT kind, ref_id, status, attempts, lease_until, last_error FROM jobs WHERE kind = ? AND ref_id = ?`,
+		kind, refID).Scan(&j.Kind, &j.RefID, &j.Status, &j.Attempts, &lease, &j.LastError)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s job %d: %w", kind, refID, err)
+	}
+	j.LeaseUntil = parseTime(lease)
+	return &j, nil
 }
 
 // HasActiveValidation reports whether the organization has an active,
@@ -224,6 +325,11 @@ func (s *Store) CompleteIssuance(ctx context.Context, c IssuedCertificate) error
 		if _, err := tx.ExecContext(ctx, `UPDATE issuance_intents SET status = ?, completed_at = ? WHERE id = ?`,
 			IntentCompleted, formatTime(t), c.IntentID); err != nil {
 			return fmt.Errorf("close issuance intent %d: %w", c.IntentID, err)
+		}
+		// Whoever issued it, the certificate's job, if one was claimed, is done.
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, updated_at = ? WHERE kind = ? AND ref_id = ? AND status = ?`,
+			JobDone, formatTime(t), JobIssueCertificate, c.CertificateID, JobRunning); err != nil {
+			return fmt.Errorf("close the job of certificate %d: %w", c.CertificateID, err)
 		}
 		if err := appendAudit(ctx, tx, certificateIssuedEvent(c)); err != nil {
 			return err
@@ -323,6 +429,14 @@ func (s *Store) ClaimStaleIntents(ctx context.Context, limit int) ([]Intent, err
 func (s *Store) skipLocked() string {
 	if s.postgres {
 		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// skipLockedOf is skipLocked for a join, locking only the rows of table.
+func (s *Store) skipLockedOf(table string) string {
+	if s.postgres {
+		return " FOR UPDATE OF " + table + " SKIP LOCKED"
 	}
 	return ""
 }

@@ -168,6 +168,9 @@ func (s *Store) CreateOrder(ctx context.Context, in NewOrder) (*CreatedOrder, er
 		if err := insertStatusChange(ctx, tx, out.OrderID, o.AccountID, o.Status, t); err != nil {
 			return err
 		}
+		if err := linkIdempotencyKeyTx(ctx, tx, out.OrderID); err != nil {
+			return err
+		}
 
 		err = insertID(ctx, tx, &out.CertificateID,
 			`INSERT INTO certificates (account_id, order_id, status, date_created) VALUES (?, ?, ?, ?)`,

@@ -6,7 +6,7 @@ import (
 )
 
 // StateCounts is the number of orders and certificates in each status, and
-// the number of orders ready for issuance (see ReadyOrders).
+// the number of orders ready for issuance (see ClaimReadyOrders).
 type StateCounts struct {
 	Orders       map[string]int
 	Certificates map[string]int
@@ -53,8 +53,9 @@ func (s *Store) countByStatus(ctx context.Context, query string) (map[string]int
 	return counts, rows.Err()
 }
 
-// countReadyOrders counts what ReadyOrders would list without a limit.
-// NOTE: its conditions repeat those of ReadyOrders; change both together.
+// countReadyOrders counts the orders ready for issuance, whether or not a
+// job claimed them.
+// NOTE: its conditions repeat those of ClaimReadyOrders; change both together.
 func (s *Store) countReadyOrders(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx,
