@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -63,6 +64,26 @@ func TestPostgresRetriesSerializationFailures(t *testing.T) {
 			var pgErr *pgconn.PgError
 			if got := errors.As(err, &pgErr); got != tc.wantError {
 				t.Errorf("err = %v, expected an error: %v", err, tc.wantError)
+			}
+		})
+	}
+}
+
+func TestOpenPostgresKeepsPasswordsOutOfErrors(t *testing.T) {
+	cases := []struct{ name, url string }{
+		{"unparsable URL", "postgres://docsign:s3cret-pass@127.0.0.1:notaport/docsign"},
+		{"unknown parameter", "postgres://docsign:s3cret-pass@127.0.0.1:1/docsign?sslmode=sometimes"},
+		// Port 1 on loopback refuses the connection at once.
+		{"server not reachable", "postgres://docsign:s3cret-pass@127.0.0.1:1/docsign?sslmode=disable&connect_timeout=2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := OpenPostgres(context.Background(), tc.url, DefaultPostgresOptions)
+			if err == nil {
+				t.Fatal("OpenPostgres succeeded")
+			}
+			if strings.Contains(err.Error(), "s3cret-pass") {
+				t.Errorf("error shows the password: %v", err)
 			}
 		})
 	}
