@@ -50,6 +50,20 @@ type Store struct {
 	stmts  stmtCache
 }
 
+// SQLite connection pool. database/sql keeps 2 idle connections by default
+// and closes every other connection when its query ends, so under
+// concurrent requests most reads opened a new connection. Each new SQLite
+// connection runs the DSN's pragmas and parses the schema, and its prepared
+// statements are lost with it: with 16 benchmark clients, opening
+// connections took 10 % of the server's CPU. An idle connection keeps up to
+// its page cache (2 MiB by SQLite's default cache_size of -2000 KiB) and its
+// cached statements. The number of open connections stays unlimited, because
+// WAL readers do not block one another.
+const (
+	sqliteMaxIdleConns    = 16
+	sqliteConnMaxIdleTime = 5 * time.Minute
+)
+
 // Open opens (creating if needed) the SQLite database at path and applies all
 // migrations.
 //
@@ -70,6 +84,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	db.SetMaxIdleConns(sqliteMaxIdleConns)
+	db.SetConnMaxIdleTime(sqliteConnMaxIdleTime)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
