@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+	"modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
 )
 
 //go:embed migrations/*.sql migrations/postgres/*.sql
@@ -47,18 +47,17 @@ type Store struct {
 	// writes runs every write transaction on SQLite, several per commit
 	// under load (see groupcommit.go). It is nil on PostgreSQL.
 	writes *groupCommitter
-	stmts  stmtCache
 }
 
 // SQLite connection pool. database/sql keeps 2 idle connections by default
 // and closes every other connection when its query ends, so under
 // concurrent requests most reads opened a new connection. Each new SQLite
-// connection runs the DSN's pragmas and parses the schema, and its prepared
-// statements are lost with it: with 16 benchmark clients, opening
-// connections took 10 % of the server's CPU. An idle connection keeps up to
-// its page cache (2 MiB by SQLite's default cache_size of -2000 KiB) and its
-// cached statements. The number of open connections stays unlimited, because
-// WAL readers do not block one another.
+// connection runs the DSN's pragmas and parses the schema, and its compiled
+// statements (stmtcache.go) are lost with it: with 16 benchmark clients,
+// opening connections took 10 % of the server's CPU. An idle connection
+// keeps its page cache (up to 2,000 KiB by SQLite's default cache_size) and
+// its compiled statements. The number of open connections stays unlimited,
+// because WAL readers do not block one another.
 const (
 	sqliteMaxIdleConns    = 16
 	sqliteConnMaxIdleTime = 5 * time.Minute
@@ -80,10 +79,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 
-	db, err := sql.Open("sqlite", dsn)
+	connector, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	db := sql.OpenDB(stmtCachingConnector{connector})
 	db.SetMaxIdleConns(sqliteMaxIdleConns)
 	db.SetConnMaxIdleTime(sqliteConnMaxIdleTime)
 	if err := db.PingContext(ctx); err != nil {
@@ -119,7 +119,6 @@ func (s *Store) Close() error {
 		if s.writes != nil {
 			s.writes.close()
 		}
-		s.stmts.close()
 		err = s.db.Close()
 	})
 	return err
