@@ -70,12 +70,21 @@ const (
 // transaction survives power loss; BEGIN IMMEDIATE for every transaction, so
 // writers queue on the database lock instead of failing on upgrade; a busy
 // timeout so that an operator command running beside the server waits its turn.
+//
+// temp_store=MEMORY keeps temporary files in memory. The one that matters is
+// the statement journal of the group commit's savepoints (groupcommit.go),
+// which SQLite spills to a temporary file beyond 64 KiB: writing that file
+// took 5 % of the server's CPU with 16 benchmark clients. Temporary tables and
+// indices of queries stay in memory too, but sorts still spill to files.
+// NOTE: the growth run at 100,000 orders peaked at 188 MiB with it and
+// 192 MiB without it; a million orders was not measured.
 func Open(ctx context.Context, path string) (*Store, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(15000)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 
