@@ -9,6 +9,8 @@
 #   PORT=18080        loopback port of the server
 #   SERVER_ARGS=...   more flags for docsign-ca serve, such as
 #                     "--pprof-listen 127.0.0.1:6060" to take a CPU profile
+#   DATABASE_URL=postgres://...  an empty PostgreSQL database for the server
+#                     and the ceremony, in place of SQLite in the data directory
 #
 # Every other argument goes to docsign-bench, for example:
 #   ISSUER=ecdsa-p256 examples/bench.sh --orders 2000 --clients 16 --out p256.json
@@ -22,6 +24,8 @@ issuer=${ISSUER:-rsa-3072}
 port=${PORT:-18080}
 work=$(mktemp -d)
 data=$work/data
+db_args=()
+if [ -n "${DATABASE_URL:-}" ]; then db_args=(--database-url "$DATABASE_URL"); fi
 server_pid=
 cleanup() {
 	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
@@ -38,7 +42,7 @@ start_server() {
 		exit 1
 	fi
 	# shellcheck disable=SC2086 # SERVER_ARGS holds several flags.
-	"$work/docsign-ca" serve --listen "127.0.0.1:$port" --data-dir "$data" --auto-validate --rate-limit off ${SERVER_ARGS:-} "$@" \
+	"$work/docsign-ca" serve --listen "127.0.0.1:$port" --data-dir "$data" --auto-validate --rate-limit off "${db_args[@]}" ${SERVER_ARGS:-} "$@" \
 		>>"$work/server.log" 2>&1 &
 	server_pid=$!
 	for _ in $(seq 100); do
@@ -67,7 +71,7 @@ rsa-3072) ;;
 ecdsa-p256 | ecdsa-p384)
 	stop_server
 	size=${issuer#ecdsa-p}
-	dev_ca=$("$work/docsign-ca" ca list --json --data-dir "$data" | grep '"role":"intermediate"' | sed 's/.*"ca_cert_id":"\([^"]*\)".*/\1/')
+	dev_ca=$("$work/docsign-ca" ca list --json --data-dir "$data" "${db_args[@]}" | grep '"role":"intermediate"' | sed 's/.*"ca_cert_id":"\([^"]*\)".*/\1/')
 	cat >"$work/ceremony.yaml" <<YAML
 root:
   key: {type: ecdsa, size: 384, file: root.key}
@@ -82,8 +86,8 @@ intermediates:
     path_length: 0
 YAML
 	"$work/docsign-ca" ceremony --config "$work/ceremony.yaml" --out "$work/ceremony" --operator docsign-bench \
-		--data-dir "$data" --dev >/dev/null
-	"$work/docsign-ca" ca retire --ca-cert-id "$dev_ca" --data-dir "$data" >/dev/null
+		--data-dir "$data" "${db_args[@]}" --dev >/dev/null
+	"$work/docsign-ca" ca retire --ca-cert-id "$dev_ca" --data-dir "$data" "${db_args[@]}" >/dev/null
 	start_server --dev
 	if [ "$issuer" = ecdsa-p384 ]; then hash_args=(--signature-hash sha384); fi
 	;;

@@ -81,6 +81,7 @@ var profileLints = []profileLint{
 	{name: "e_ds_validity_too_long", check: checkValidityLength},
 	{name: "e_ds_public_key_not_allowed", check: checkPublicKey},
 	{name: "e_ds_subject_attribute_missing", check: checkSubjectAttributes},
+	{name: "e_rsa_fermat_factorization", check: checkFermatFactorization},
 }
 
 // runProfileLints returns a finding for each profile rule that cert breaks.

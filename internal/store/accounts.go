@@ -148,8 +148,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 
 // CallerByKeyHash returns the user and account of an active API key.
 func (s *Store) CallerByKeyHash(ctx context.Context, hash []byte) (*Caller, error) {
-	// Every API request runs this query, so it uses a prepared statement.
-	row := s.queryRow(ctx,
+	row := s.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+`, a.name, a.approval_policy, a.created_at,
 		        (SELECT MIN(c.id) FROM containers c WHERE c.account_id = a.id AND c.parent_id IS NULL),
 		        k.id, k.restriction
