@@ -57,14 +57,13 @@ type Config struct {
 
 // Handler is the console's HTTP handler.
 type Handler struct {
-	cfg       Config
-	mux       *http.ServeMux
-	pages     map[string]*template.Template
-	static    fs.FS
-	routes    []route
-	byUser    *loginLimiter
-	byClient  *loginLimiter
-	dummyHash string
+	cfg      Config
+	mux      *http.ServeMux
+	pages    map[string]*template.Template
+	static   fs.FS
+	routes   []route
+	byUser   *loginLimiter
+	byClient *loginLimiter
 }
 
 // route is one console page or form target and the permission it needs.
@@ -92,15 +91,8 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Sign-in with an unknown username verifies against this hash, so that
-	// it takes as long as with a known one.
-	dummy, err := HashPassword("unused-password-for-unknown-usernames")
-	if err != nil {
-		return nil, err
-	}
-
 	h := &Handler{
-		cfg: cfg, mux: http.NewServeMux(), pages: pages, static: static, dummyHash: dummy,
+		cfg: cfg, mux: http.NewServeMux(), pages: pages, static: static,
 		byUser:   newLoginLimiter(maxFailuresPerUser, cfg.Now),
 		byClient: newLoginLimiter(maxFailuresPerClient, cfg.Now),
 	}

@@ -58,6 +58,14 @@ func HashPassword(password string) (string, error) {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
+// unknownUserHash is what a sign-in with an unknown username is verified
+// against, so that it costs as much as one with a known username. It has
+// HashPassword's parameters and a key that no password yields in practice
+// (all zero bytes). It is a constant rather than a hash made at start,
+// which would hold argon2id's 64 MiB in the server's memory from the start.
+var unknownUserHash = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	base64.RawStdEncoding.EncodeToString(make([]byte, argonSaltLen)), base64.RawStdEncoding.EncodeToString(make([]byte, argonKeyLen)))
+
 // VerifyPassword reports whether password matches an encoded hash from
 // HashPassword. A malformed hash never matches.
 func VerifyPassword(encoded, password string) bool {

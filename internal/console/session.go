@@ -239,7 +239,7 @@ func (h *Handler) checkCredentials(r *http.Request, username, password, code str
 		if !errors.Is(err, store.ErrNotFound) {
 			h.cfg.Log.Error("read console credential", "error", err)
 		}
-		VerifyPassword(h.dummyHash, password)
+		VerifyPassword(unknownUserHash, password)
 		return nil, false
 	}
 	if !VerifyPassword(login.Credential.PasswordHash, password) {
