@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -123,10 +125,18 @@ func TestPostgresDumpAndRestore(t *testing.T) {
 	copied := filepath.Join(t.TempDir(), "copy")
 	runCommand(t, "cp", "-a", dataDir, copied)
 	useDatabase(copied, restoredURL)
-	// TODO: the restored CA and OCSP responder rows keep their file: key
-	// URIs, which name the key files under the original data directory, so
-	// the restored server signs with those files and not with the copies.
-	// Only `docsign-ca restore` of a SQLite archive moves the key URIs.
+
+	// The database names key files by absolute path; `restore --moved-from`
+	// points them at the copy. The original directory then goes away, so
+	// the restored server can only sign with the copied keys.
+	if out, err := docsignCommand(t, copied, "restore", "--moved-from", dataDir, "--data-dir", copied).CombinedOutput(); err != nil {
+		t.Fatalf("restore --moved-from: %v\n%s", err, out)
+	}
+	s.stop()
+	if err := os.Rename(dataDir, dataDir+".gone"); err != nil {
+		t.Fatal(err)
+	}
+	expectKeyURIsUnder(t, copied)
 	r := startServerIn(t, copied)
 
 	if got := orderInfoJSON(t, r, original.orderID); got != originalInfo {
@@ -160,5 +170,68 @@ func TestPostgresDumpAndRestore(t *testing.T) {
 
 	if out := r.cli("audit", "verify"); !strings.Contains(out, "audit log intact") {
 		t.Errorf("audit verify on the restored database: %s", out)
+	}
+}
+
+// expectKeyURIsUnder checks that every file key URI of dataDir's database
+// names a file under dataDir.
+func expectKeyURIsUnder(t *testing.T, dataDir string) {
+	t.Helper()
+	st, err := openDataDirStore(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	uris, err := st.KeyURIs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, uri := range uris {
+		if strings.HasPrefix(uri, "file:") && !strings.HasPrefix(uri, "file:"+dataDir+"/") {
+			t.Errorf("key %s is outside the restored data directory %s", uri, dataDir)
+		}
+	}
+}
+
+// TestPostgresRestoreNeedsTheKeyFiles checks that finishing a restore on a
+// copy that lacks a key file fails, names the file, and changes nothing.
+func TestPostgresRestoreNeedsTheKeyFiles(t *testing.T) {
+	requirePostgres(t, "restore --moved-from finishes a pg_restore")
+	dataDir := t.TempDir()
+	s := startServerIn(t, dataDir)
+	restoredURL := dumpAndRestore(t, dataDir)
+	s.stop()
+
+	copied := filepath.Join(t.TempDir(), "copy")
+	runCommand(t, "cp", "-a", dataDir, copied)
+	useDatabase(copied, restoredURL)
+	keys, err := filepath.Glob(filepath.Join(copied, "ca", "*", "issuing-1.key"))
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("issuing key files in the copy: %v %v", keys, err)
+	}
+	if err := os.Remove(keys[0]); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := docsignCommand(t, copied, "restore", "--moved-from", dataDir, "--data-dir", copied).CombinedOutput()
+	if err == nil {
+		t.Fatalf("restore --moved-from succeeded without the issuing key file:\n%s", out)
+	}
+	if !strings.Contains(string(out), keys[0]) {
+		t.Errorf("the error does not name the missing file %s:\n%s", keys[0], out)
+	}
+	st, err := openDataDirStore(copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	uris, err := st.KeyURIs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, uri := range uris {
+		if strings.Contains(uri, copied) {
+			t.Errorf("key URI %s was moved although the restore failed", uri)
+		}
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/docsign-ca/docsign-ca/internal/backup"
 	"github.com/docsign-ca/docsign-ca/internal/store"
@@ -67,17 +69,22 @@ func backupDataDir(args []string) error {
 
 func restoreDataDir(args []string) error {
 	fs := flag.NewFlagSet("docsign-ca restore", flag.ContinueOnError)
-	in := fs.String("in", "", "archive written by docsign-ca backup (required)")
-	dataDir := fs.String("data-dir", "", "new data directory; it must be missing or empty (required)")
-	if help, err := parseOperatorFlags(fs, args, "docsign-ca restore --in FILE --data-dir DIR"); help || err != nil {
+	in := fs.String("in", "", "archive written by docsign-ca backup (required on SQLite)")
+	dataDir := fs.String("data-dir", "", "new data directory; on SQLite it must be missing or empty (required)")
+	movedFrom := fs.String("moved-from", "", "on PostgreSQL: the data directory of the server whose database was dumped; "+
+		"the file key URIs under it are pointed at --data-dir, the copy of that directory")
+	if help, err := parseOperatorFlags(fs, args,
+		"docsign-ca restore --in FILE --data-dir DIR, or after pg_restore: docsign-ca restore --database-url URL --moved-from OLD_DIR --data-dir DIR"); help || err != nil {
 		return err
+	}
+	if database.usesPostgres() {
+		return finishPostgresRestore(*in, *movedFrom, *dataDir)
 	}
 	if *in == "" || *dataDir == "" {
 		return errors.New("missing --in or --data-dir; give the archive and a new, empty data directory")
 	}
-	if database.usesPostgres() {
-		return errors.New("the archive holds a SQLite database; restore a PostgreSQL database with pg_restore, " +
-			"as docs/operations.md shows, and leave --database-url empty here")
+	if *movedFrom != "" {
+		return errors.New("--moved-from finishes a PostgreSQL restore and needs --database-url; a SQLite archive moves its key URIs itself")
 	}
 
 	f, err := os.Open(*in)
@@ -96,4 +103,69 @@ func restoreDataDir(args []string) error {
 		fmt.Printf("key %s was not in the archive; the server needs its token to start\n", uri)
 	}
 	return nil
+}
+
+// finishPostgresRestore points the file key URIs of a database restored
+// with pg_restore at the copy of the data directory. The database records
+// absolute key paths, so without this the restored server would open the
+// key files of the original directory, or fail where it does not exist.
+func finishPostgresRestore(in, movedFrom, dataDir string) error {
+	if in != "" {
+		return errors.New("--in names a SQLite archive; on PostgreSQL restore the database with pg_restore, then run this with --moved-from")
+	}
+	if movedFrom == "" || dataDir == "" {
+		return errors.New("missing --moved-from or --data-dir; give the original data directory and its copy")
+	}
+	from, err := filepath.Abs(movedFrom)
+	if err != nil {
+		return err
+	}
+	to, err := filepath.Abs(dataDir)
+	if err != nil {
+		return err
+	}
+
+	ctx := context.Background()
+	st, err := openExistingDataDir(ctx, to)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	uris, err := st.KeyURIs(ctx)
+	if err != nil {
+		return err
+	}
+
+	moved, err := movedKeyURIs(uris, from, to)
+	if err != nil {
+		return err
+	}
+	if err := st.RecordRestore(ctx, moved, map[string]any{"source_data_dir": from, "database": "postgresql"}); err != nil {
+		return err
+	}
+	fmt.Printf("pointed %d key files from %s to %s\n", len(moved), from, to)
+	return nil
+}
+
+// movedKeyURIs maps each file key URI under from to the same file under
+// to, and checks that the file is there. Other URIs, such as pkcs11:, stay.
+func movedKeyURIs(uris []string, from, to string) (map[string]string, error) {
+	moved := map[string]string{}
+	for _, uri := range uris {
+		path, isFile, err := backup.FileKeyPath(uri)
+		if err != nil {
+			return nil, err
+		}
+		rel, err := filepath.Rel(from, path)
+		if !isFile || err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+
+		target := filepath.Join(to, rel)
+		if _, err := os.Stat(target); err != nil {
+			return nil, fmt.Errorf("key file %s of %s is missing from the copy (%v); copy the whole data directory", target, uri, err)
+		}
+		moved[uri] = (&url.URL{Scheme: "file", Path: filepath.ToSlash(target), OmitHost: true}).String()
+	}
+	return moved, nil
 }

@@ -125,7 +125,7 @@ func Create(ctx context.Context, st *store.Store, dataDir, tempDir string, w io.
 
 func addKeyFiles(tw *tar.Writer, m *Manifest, uris []string, absDataDir string) error {
 	for i, uri := range uris {
-		keyPath, isFile, err := fileKeyPath(uri)
+		keyPath, isFile, err := FileKeyPath(uri)
 		if err != nil {
 			return err
 		}
@@ -146,9 +146,9 @@ func addKeyFiles(tw *tar.Writer, m *Manifest, uris []string, absDataDir string) 
 	return nil
 }
 
-// fileKeyPath returns the local path of a "file:" key URI. Any other
+// FileKeyPath returns the local path of a "file:" key URI. Any other
 // scheme returns isFile false.
-func fileKeyPath(uri string) (keyPath string, isFile bool, err error) {
+func FileKeyPath(uri string) (keyPath string, isFile bool, err error) {
 	parsed, err := url.Parse(uri)
 	if err != nil || !strings.EqualFold(parsed.Scheme, "file") {
 		return "", false, nil

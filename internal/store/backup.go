@@ -51,6 +51,27 @@ func KeyURIsIn(ctx context.Context, path string) ([]string, error) {
 	return uris, rows.Err()
 }
 
+// KeyURIs lists the distinct key URIs that the database records for its
+// CAs and OCSP responders.
+func (s *Store) KeyURIs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT key_uri FROM cas UNION SELECT key_uri FROM ocsp_responders ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("read key URIs: %w", err)
+	}
+	defer rows.Close()
+
+	var uris []string
+	for rows.Next() {
+		var uri string
+		if err := rows.Scan(&uri); err != nil {
+			return nil, err
+		}
+		uris = append(uris, uri)
+	}
+	return uris, rows.Err()
+}
+
 // RecordRestore points the key URIs of a restored database at the key
 // files' new places (moved maps each old URI to its new one) and records
 // the restore in the audit log, in one transaction.
