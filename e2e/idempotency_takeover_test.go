@@ -12,9 +12,9 @@ import (
 
 // TestIdempotencyKeyOfDeadServer stands for a server that died while it
 // held an Idempotency-Key: the database is set back to what such a server
-// leaves, a reservation without a response, older than its lease. A retry
-// of an order that was placed before the death gets that order; a retry of
-// one that was not placed runs it.
+// leaves, a reservation without a response, older than its lease. When the
+// order was placed before the death, the retry returns that order. When it
+// was not, the retry places it.
 func TestIdempotencyKeyOfDeadServer(t *testing.T) {
 	s := startServer(t)
 	orgID := createValidatedOrganization(t, s, s.Key, "Retried Orders Ltd")
@@ -96,7 +96,7 @@ func TestIdempotencyKeyOfDeadServer(t *testing.T) {
 				t.Errorf("retry body = %s, expected the first answer %s", retry.Body, first.Body)
 			}
 
-			// A third request replays whatever the retry answered.
+			// A third request replays the retry's response.
 			third := send(key, body)
 			if third.Status != http.StatusCreated || !bytes.Equal(third.Body, retry.Body) {
 				t.Errorf("third request: %d %s, expected the retry's answer %s", third.Status, third.Body, retry.Body)

@@ -112,10 +112,10 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, caller *stor
 	}
 }
 
-// replayOrphanedOrder answers a retry whose first request placed an order
-// on a server that died before it stored the response. The answer is built
-// from the stored order, as ds_org's response without certificate_chain
-// (the chain is one GET away), and stored as the key's response.
+// replayOrphanedOrder responds to a retry whose first request placed an
+// order on a server that died before it stored the response. The response
+// is built from the stored order, as ds_org's response without
+// certificate_chain (the chain is one GET away), and stored for the key.
 func (s *Server) replayOrphanedOrder(w http.ResponseWriter, r *http.Request, caller *store.Caller, key string, orderID int64) {
 	info, err := s.orders.Order(r.Context(), caller, orderID)
 	if err != nil {
@@ -142,7 +142,7 @@ func (s *Server) replayOrphanedOrder(w http.ResponseWriter, r *http.Request, cal
 	if err := s.store.CompleteIdempotencyKey(context.WithoutCancel(r.Context()), caller.Account.ID, key, resp); err != nil {
 		s.log.Error("store idempotent response", "request_id", requestID(r.Context()), "error", err)
 	}
-	s.log.Warn("answered a retry with the order its first request placed before its server stopped",
+	s.log.Warn("returned the order that a retry's first request placed before its server stopped",
 		"order_id", orderID, "request_id", requestID(r.Context()))
 	w.Header().Set("Content-Type", resp.ContentType)
 	w.Header().Set("Idempotent-Replayed", "true")

@@ -58,8 +58,8 @@ func HashPassword(password string) (string, error) {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
-// unknownUserHash is what a sign-in with an unknown username is verified
-// against, so that it costs as much as one with a known username. It has
+// unknownUserHash is the hash that a sign-in with an unknown username is
+// verified against, so that it costs as much as one with a known username. It has
 // HashPassword's parameters and a key that no password yields in practice
 // (all zero bytes). It is a constant rather than a hash made at start,
 // which would hold argon2id's 64 MiB in the server's memory from the start.

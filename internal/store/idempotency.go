@@ -42,7 +42,8 @@ func (e *OrphanedOrderError) Error() string {
 // idempotencyKeyCtx carries the key that a request holds to CreateOrder.
 type idempotencyKeyCtx struct{}
 
-type heldKey struct {
+// reservedKey is the Idempotency-Key of one account that a request holds.
+type reservedKey struct {
 	accountID int64
 	key       string
 }
@@ -50,17 +51,17 @@ type heldKey struct {
 // WithIdempotencyKey marks ctx as the context of a request that holds key,
 // so that an order it places is recorded on the key.
 func WithIdempotencyKey(ctx context.Context, accountID int64, key string) context.Context {
-	return context.WithValue(ctx, idempotencyKeyCtx{}, heldKey{accountID: accountID, key: key})
+	return context.WithValue(ctx, idempotencyKeyCtx{}, reservedKey{accountID: accountID, key: key})
 }
 
 // linkIdempotencyKeyTx records orderID on the key that ctx's request holds.
 func linkIdempotencyKeyTx(ctx context.Context, tx *sql.Tx, orderID int64) error {
-	held, ok := ctx.Value(idempotencyKeyCtx{}).(heldKey)
+	reserved, ok := ctx.Value(idempotencyKeyCtx{}).(reservedKey)
 	if !ok {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET order_id = ? WHERE account_id = ? AND key = ? AND status = 0`,
-		orderID, held.accountID, held.key); err != nil {
+		orderID, reserved.accountID, reserved.key); err != nil {
 		return fmt.Errorf("record order %d on its idempotency key: %w", orderID, err)
 	}
 	return nil

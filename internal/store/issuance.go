@@ -114,14 +114,16 @@ type ReadyIssuance struct {
 	CertificateID int64
 }
 
-// ClaimReadyOrders claims up to limit orders that have everything issuance
-// needs, oldest first: an approved (or skipped) request, an active ds
-// validation of the organization, key material, a pending certificate with
-// no intent, no recorded issuance failure, no change in the last
-// readyGrace, and no issue_certificate job for that certificate that is
-// done or held under a running lease. Each claim is an issue_certificate
-// job with a lease of IntentLease; the caller reports the outcome with
-// FinishJob. A job whose server died is claimed again once its lease ends.
+// ClaimReadyOrders claims up to limit orders that are ready for issuance,
+// oldest first. A ready order has an approved (or skipped) request, an
+// active ds validation of its organization, key material, and a pending
+// certificate without an intent. It has no recorded issuance failure and no
+// change in the last readyGrace. No issue_certificate job of that
+// certificate is done or holds a running lease.
+//
+// Each claim is an issue_certificate job with a lease of IntentLease, and
+// the caller reports the outcome with FinishJob. A job whose server died is
+// claimed again once its lease ends.
 func (s *Store) ClaimReadyOrders(ctx context.Context, limit int) ([]ReadyIssuance, error) {
 	var claimed []ReadyIssuance
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
@@ -326,7 +328,8 @@ func (s *Store) CompleteIssuance(ctx context.Context, c IssuedCertificate) error
 			IntentCompleted, formatTime(t), c.IntentID); err != nil {
 			return fmt.Errorf("close issuance intent %d: %w", c.IntentID, err)
 		}
-		// Whoever issued it, the certificate's job, if one was claimed, is done.
+		// The certificate's job, if a server claimed one, is done, whichever
+		// server issued the certificate.
 		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, updated_at = ? WHERE kind = ? AND ref_id = ? AND status = ?`,
 			JobDone, formatTime(t), JobIssueCertificate, c.CertificateID, JobRunning); err != nil {
 			return fmt.Errorf("close the job of certificate %d: %w", c.CertificateID, err)
