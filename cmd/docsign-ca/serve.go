@@ -135,6 +135,13 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := authority.Recover(ctx); err != nil {
 		return err
 	}
+	// On SQLite this server owns the database, so a running job was left by
+	// a server that stopped; its order need not wait for the lease to end.
+	if !st.Postgres() {
+		if err := st.ReleaseRunningJobs(ctx); err != nil {
+			return err
+		}
+	}
 
 	orders := order.NewService(st, authority, log)
 	orders.AutoValidate = cfg.autoValidate

@@ -207,6 +207,20 @@ func (s *Store) FinishJob(ctx context.Context, kind string, refID int64, cause e
 	})
 }
 
+// ReleaseRunningJobs ends the lease of every running job, so that the next
+// claim takes them at once. Only a server that owns its database may call
+// it: on SQLite at start, when no other server can be running a job.
+func (s *Store) ReleaseRunningJobs(ctx context.Context) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		t := formatTime(now())
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_until = ?, updated_at = ? WHERE status = ? AND lease_until > ?`,
+			t, t, JobRunning, t); err != nil {
+			return fmt.Errorf("release running jobs: %w", err)
+		}
+		return nil
+	})
+}
+
 // Job is one row of the jobs table.
 type Job struct {
 	Kind       string

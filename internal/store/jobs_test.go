@@ -71,6 +71,16 @@ func TestClaimReadyOrders(t *testing.T) {
 			wantStatus: JobRunning, wantAttempts: 2,
 		},
 		{
+			name: "released job is claimed at once",
+			run: func(t *testing.T, f *provisioningFixture, _, _ int64) bool {
+				if err := f.st.ReleaseRunningJobs(ctx); err != nil {
+					t.Fatal(err)
+				}
+				return true
+			},
+			wantStatus: JobRunning, wantAttempts: 2,
+		},
+		{
 			name: "done job is not claimed again",
 			run: func(t *testing.T, f *provisioningFixture, _, certificateID int64) bool {
 				if err := f.st.FinishJob(ctx, JobIssueCertificate, certificateID, nil); err != nil {
