@@ -125,26 +125,22 @@ type ReadyIssuance struct {
 // the caller reports the outcome with FinishJob. A job whose server died is
 // claimed again once its lease ends.
 func (s *Store) ClaimReadyOrders(ctx context.Context, limit int) ([]ReadyIssuance, error) {
+	readyArgs := func(t time.Time) []any {
+		return []any{CertificatePending, ValidationActive, OrderPending, formatTime(t),
+			JobIssueCertificate, JobDone, JobRunning, formatTime(t), formatTime(t.Add(-readyGrace))}
+	}
+	// The sweep calls this every second on every server; most calls find
+	// nothing, and a read outside a transaction does not take the writer.
+	if found, err := s.anyRow(ctx, readyOrdersQuery, readyArgs(now())...); err != nil || !found {
+		return nil, err
+	}
+
 	var claimed []ReadyIssuance
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		claimed = nil
 		t := now()
-		rows, err := tx.QueryContext(ctx,
-			`SELECT o.id, c.id
-			   FROM orders o
-			   JOIN certificates c ON c.order_id = o.id AND c.status = ?
-			   JOIN validations v ON v.organization_id = o.organization_id AND v.type = 'ds' AND v.status = ?
-			  WHERE o.status = ? AND o.public_key IS NOT NULL AND o.issue_error = ''
-			    AND (v.validated_until IS NULL OR v.validated_until > ?)
-			    AND NOT EXISTS (SELECT 1 FROM issuance_intents i WHERE i.certificate_id = c.id)
-			    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ? AND j.ref_id = c.id
-			                       AND (j.status = ? OR (j.status = ? AND j.lease_until > ?)))
-			    AND o.updated_at <= ?
-			  ORDER BY o.id
-			  LIMIT ?`+s.skipLockedOf("o"),
-			CertificatePending, ValidationActive, OrderPending, formatTime(t),
-			JobIssueCertificate, JobDone, JobRunning, formatTime(t),
-			formatTime(t.Add(-readyGrace)), limit)
+		rows, err := tx.QueryContext(ctx, readyOrdersQuery+` ORDER BY o.id LIMIT ?`+s.skipLockedOf("o"),
+			append(readyArgs(t), limit)...)
 		if err != nil {
 			return fmt.Errorf("list orders ready for issuance: %w", err)
 		}
@@ -171,6 +167,29 @@ func (s *Store) ClaimReadyOrders(ctx context.Context, limit int) ([]ReadyIssuanc
 		return nil
 	})
 	return claimed, err
+}
+
+// readyOrdersQuery selects the orders that ClaimReadyOrders claims. Its
+// arguments are in the order of ClaimReadyOrders' readyArgs.
+const readyOrdersQuery = `SELECT o.id, c.id
+   FROM orders o
+   JOIN certificates c ON c.order_id = o.id AND c.status = ?
+   JOIN validations v ON v.organization_id = o.organization_id AND v.type = 'ds' AND v.status = ?
+  WHERE o.status = ? AND o.public_key IS NOT NULL AND o.issue_error = ''
+    AND (v.validated_until IS NULL OR v.validated_until > ?)
+    AND NOT EXISTS (SELECT 1 FROM issuance_intents i WHERE i.certificate_id = c.id)
+    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ? AND j.ref_id = c.id
+                       AND (j.status = ? OR (j.status = ? AND j.lease_until > ?)))
+    AND o.updated_at <= ?`
+
+// anyRow reports whether query, run outside a transaction, returns a row.
+func (s *Store) anyRow(ctx context.Context, query string, args ...any) (bool, error) {
+	rows, err := s.db.QueryContext(ctx, query+` LIMIT 1`, args...)
+	if err != nil {
+		return false, fmt.Errorf("look for work to claim: %w", err)
+	}
+	defer rows.Close()
+	return rows.Next(), rows.Err()
 }
 
 // claimJobTx starts or restarts the job of kind for refID with a lease
@@ -410,14 +429,17 @@ func (s *Store) IntentLease() time.Duration {
 // stored the certificate. On PostgreSQL the rows are locked with SKIP
 // LOCKED, so that servers claiming at the same moment take different ones.
 func (s *Store) ClaimStaleIntents(ctx context.Context, limit int) ([]Intent, error) {
+	const staleQuery = `SELECT ` + intentColumns + ` FROM issuance_intents
+	  WHERE status = ? AND (lease_until IS NULL OR lease_until <= ?)`
+	if found, err := s.anyRow(ctx, staleQuery, IntentSigning, formatTime(now())); err != nil || !found {
+		return nil, err
+	}
+
 	var claimed []Intent
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		claimed = nil
 		t := now()
-		rows, err := tx.QueryContext(ctx,
-			`SELECT `+intentColumns+` FROM issuance_intents
-			  WHERE status = ? AND (lease_until IS NULL OR lease_until <= ?)
-			  ORDER BY id LIMIT ?`+s.skipLocked(),
+		rows, err := tx.QueryContext(ctx, staleQuery+` ORDER BY id LIMIT ?`+s.skipLocked(),
 			IntentSigning, formatTime(t), limit)
 		if err != nil {
 			return fmt.Errorf("list stale issuance intents: %w", err)
