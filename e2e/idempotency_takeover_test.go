@@ -19,21 +19,6 @@ func TestIdempotencyKeyOfDeadServer(t *testing.T) {
 	s := startServer(t)
 	orgID := createValidatedOrganization(t, s, s.Key, "Retried Orders Ltd")
 
-	send := func(key string, body any) *response {
-		raw, _ := jsonBytes(body)
-		req, _ := http.NewRequest("POST", s.URL+"/services/v2/order/certificate/ds_org", bytes.NewReader(raw))
-		req.Header.Set("X-DC-DEVKEY", s.Key)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var buf bytes.Buffer
-		buf.ReadFrom(resp.Body)
-		return &response{Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes()}
-	}
 	// forgetResponse turns a finished key back into the reservation of a
 	// server that died, optionally one that died before its order was stored.
 	forgetResponse := func(key string, orderStored bool) {
@@ -65,7 +50,7 @@ func TestIdempotencyKeyOfDeadServer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			key := "dead-server-" + string(rune('a'+i))
 			body := emailOrder(orgID, csrPEM(t, testRSAKey(t)))
-			first := send(key, body)
+			first := postOrderWithKey(t, s, key, body)
 			if first.Status != http.StatusCreated {
 				t.Fatalf("first request: %d %s", first.Status, first.Body)
 			}
@@ -82,7 +67,7 @@ func TestIdempotencyKeyOfDeadServer(t *testing.T) {
 			forgetResponse(key, tc.orderStored)
 			before := s.countRows("orders")
 
-			retry := send(key, body)
+			retry := postOrderWithKey(t, s, key, body)
 			if retry.Status != http.StatusCreated {
 				t.Fatalf("retry: %d %s", retry.Status, retry.Body)
 			}
@@ -97,10 +82,37 @@ func TestIdempotencyKeyOfDeadServer(t *testing.T) {
 			}
 
 			// A third request replays the retry's response.
-			third := send(key, body)
+			third := postOrderWithKey(t, s, key, body)
 			if third.Status != http.StatusCreated || !bytes.Equal(third.Body, retry.Body) {
 				t.Errorf("third request: %d %s, expected the retry's answer %s", third.Status, third.Body, retry.Body)
 			}
 		})
 	}
+}
+
+// postOrderWithKey posts a ds_org order with an Idempotency-Key.
+func postOrderWithKey(t *testing.T, s *server, key string, body any) *response {
+	t.Helper()
+	raw, err := jsonBytes(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", s.URL+"/services/v2/order/certificate/ds_org", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-DC-DEVKEY", s.Key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	return &response{Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes()}
 }

@@ -244,28 +244,12 @@ func TestIdempotencyKey(t *testing.T) {
 	body := emailOrder(orgID, csrPEM(t, testRSAKey(t)))
 	body["skip_approval"] = true
 
-	send := func(key string, b any) *response {
-		raw, _ := jsonBytes(b)
-		req, _ := http.NewRequest("POST", s.URL+"/services/v2/order/certificate/ds_org", bytes.NewReader(raw))
-		req.Header.Set("X-DC-DEVKEY", s.Key)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var buf bytes.Buffer
-		buf.ReadFrom(resp.Body)
-		return &response{Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes()}
-	}
-
 	before := s.countRows("orders")
 	var wg sync.WaitGroup
 	answers := make([]*response, 5)
 	for i := range answers {
 		wg.Add(1)
-		go func() { defer wg.Done(); answers[i] = send("order-1", body) }()
+		go func() { defer wg.Done(); answers[i] = postOrderWithKey(t, s, "order-1", body) }()
 	}
 	wg.Wait()
 
@@ -283,7 +267,7 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Errorf("unexpected status %d: %s", a.Status, a.Body)
 		}
 	}
-	replay := send("order-1", body)
+	replay := postOrderWithKey(t, s, "order-1", body)
 	if replay.Status != http.StatusCreated || !bytes.Equal(replay.Body, first) {
 		t.Errorf("replay: %d %s", replay.Status, replay.Body)
 	}
@@ -295,7 +279,7 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 
 	body["comments"] = "a different request"
-	expectError(t, send("order-1", body), 409, "idempotency_key_reused")
+	expectError(t, postOrderWithKey(t, s, "order-1", body), 409, "idempotency_key_reused")
 }
 
 func TestRateLimit(t *testing.T) {

@@ -33,31 +33,29 @@ func KeyURIsIn(ctx context.Context, path string) ([]string, error) {
 	}
 	defer db.Close()
 
-	rows, err := db.QueryContext(ctx,
-		`SELECT key_uri FROM cas UNION SELECT key_uri FROM ocsp_responders ORDER BY 1`)
+	uris, err := readKeyURIs(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("read key URIs from %s: %w", path, err)
 	}
-	defer rows.Close()
-
-	var uris []string
-	for rows.Next() {
-		var uri string
-		if err := rows.Scan(&uri); err != nil {
-			return nil, err
-		}
-		uris = append(uris, uri)
-	}
-	return uris, rows.Err()
+	return uris, nil
 }
 
 // KeyURIs lists the distinct key URIs that the database records for its
 // CAs and OCSP responders.
 func (s *Store) KeyURIs(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT key_uri FROM cas UNION SELECT key_uri FROM ocsp_responders ORDER BY 1`)
+	uris, err := readKeyURIs(ctx, s.db)
 	if err != nil {
 		return nil, fmt.Errorf("read key URIs: %w", err)
+	}
+	return uris, nil
+}
+
+// readKeyURIs lists the distinct key URIs of the CAs and OCSP responders.
+func readKeyURIs(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx,
+		`SELECT key_uri FROM cas UNION SELECT key_uri FROM ocsp_responders ORDER BY 1`)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 
