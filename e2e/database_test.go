@@ -76,11 +76,11 @@ func openDataDirStore(dataDir string) (*store.Store, error) {
 
 // requireSQLite skips a test of something only the SQLite data directory
 // has, such as the database file itself, when the run uses PostgreSQL.
-// The PostgreSQL counterpart, if there is one, is named in why.
-func requireSQLite(t *testing.T, why string) {
+// reason names the PostgreSQL counterpart, if there is one.
+func requireSQLite(t *testing.T, reason string) {
 	t.Helper()
 	if pgtest.Enabled() {
-		t.Skipf("SQLite only: %s", why)
+		t.Skipf("SQLite only: %s", reason)
 	}
 }
 

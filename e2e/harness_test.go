@@ -139,7 +139,7 @@ func launchServer(t *testing.T, dataDir string, env []string, extraArgs ...strin
 	return s
 }
 
-// waitHealthy waits until /healthz answers 200, then reads the bootstrap
+// waitHealthy waits until /healthz returns 200, then reads the bootstrap
 // API key.
 func (s *server) waitHealthy() {
 	t := s.t

@@ -47,16 +47,16 @@ const (
 
 // replicaArgs are the serve flags of both replicas. The mail queue runs
 // often, and the messages that the killed replica claimed come back after
-// a short lease, so that the test sees every issued certificate's message
+// a short lease, so that the test finds every issued certificate's message
 // sent.
 var replicaArgs = []string{"--issuance-lease", replicaLease, "--mail-interval", "200ms", "--mail-lease", replicaLease}
 
 // requirePostgres skips a test that needs a PostgreSQL database, such as
 // one shared by two servers, when the run uses SQLite.
-func requirePostgres(t *testing.T, why string) {
+func requirePostgres(t *testing.T, reason string) {
 	t.Helper()
 	if !pgtest.Enabled() {
-		t.Skipf("PostgreSQL only: %s. Run it with scripts/with-postgres go test ./e2e -run %s", why, t.Name())
+		t.Skipf("PostgreSQL only: %s. Run it with scripts/with-postgres go test ./e2e -run %s", reason, t.Name())
 	}
 }
 
@@ -583,10 +583,10 @@ func checkNoIntentSigning(t *testing.T, st *store.Store) {
 	}
 }
 
-// checkIssuedNoticesSentOnce waits until the mail queue holds no queued
-// message, then checks that every issued certificate has exactly one
-// certificate_issued message and that it was sent: the replicas share the
-// queue, and the one killed while sending leaves its claim to the other.
+// checkIssuedNoticesSentOnce waits until the mail queue has no queued
+// message. It then checks that every issued certificate has exactly one
+// certificate_issued message and that it was sent. The replicas share the
+// queue, so the killed replica's claims pass to the other one.
 func checkIssuedNoticesSentOnce(t *testing.T, st *store.Store) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)

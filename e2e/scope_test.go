@@ -424,8 +424,8 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	status := func(key string) int {
 		return s.do("GET", "/services/v2/user/me", key, nil).Status
 	}
-	// CertCentral, and so docsign-ca, answers an invalid, expired or
-	// revoked key with 403 access_denied|access_denied_invalid_key, not 401.
+	// CertCentral, and so docsign-ca, rejects an invalid, expired or revoked
+	// key with 403 access_denied|access_denied_invalid_key, not 401.
 	expectInvalidKey := func(t *testing.T, key string) {
 		t.Helper()
 		resp := s.do("GET", "/services/v2/user/me", key, nil)

@@ -135,8 +135,8 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := authority.Recover(ctx); err != nil {
 		return err
 	}
-	// On SQLite this server owns the database, so a running job was left by
-	// a server that stopped; its order need not wait for the lease to end.
+	// On SQLite this server owns the database, so any running job belongs to
+	// a server that stopped. Its order need not wait for the lease to end.
 	if !st.Postgres() {
 		if err := st.ReleaseRunningJobs(ctx); err != nil {
 			return err

@@ -152,9 +152,9 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) (der []byte, err 
 	if err != nil {
 		return nil, err
 	}
-	// Another replica may claim the intent once its lease ends; sign only
-	// with most of the lease left, so that one TBSCertificate is never
-	// signed by two servers. A skipped intent is completed by RecoverStale.
+	// Another replica may claim the intent once its lease ends, so sign only
+	// with most of the lease left: then no two servers sign one
+	// TBSCertificate. RecoverStale completes a skipped intent.
 	if time.Since(leaseStart) > s.store.IntentLease()/2 {
 		return nil, fmt.Errorf("order %d: the intent's lease of %s ran short before signing; a server completes it when the lease ends",
 			req.OrderID, s.store.IntentLease())

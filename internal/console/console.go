@@ -29,7 +29,8 @@ const Prefix = "/console/"
 // Operators lower it with serve's --console-idle-timeout.
 const DefaultIdleTimeout = 30 * time.Minute
 
-// maxSessionAge ends a session 12 hours after sign-in, however active.
+// maxSessionAge is the longest a session lasts after sign-in, even while
+// it is in use.
 const maxSessionAge = 12 * time.Hour
 
 // maxFormBytes bounds a form body: the order form carries a PEM CSR of up

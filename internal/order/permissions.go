@@ -147,9 +147,9 @@ var PermissionTable = []Permission{
 	{ActionAPIKeyView, false, allRoles, anyViewKeys, "list the caller's own API keys"},
 	{ActionAPIKeyManage, true, allRoles, userKeys, "create or revoke the caller's own API keys"},
 	{ActionFinanceView, false, financeRoles, []int{KeyRestrictionViewOnly}, "read the account balance and the saved payment profiles"},
-	// The operator's work: no API route performs these (the operator
-	// commands do), so no restricted API key allows them; the console
-	// checks them for signed-in users.
+	// The operator's work. No API route performs these actions (the operator
+	// commands do), so no restricted API key allows them. The console checks
+	// them for signed-in users.
 	{ActionValidationApprove, true, onlyAdmin, nil, "complete an organization's validation"},
 	{ActionOperatorView, false, onlyAdmin, nil, "read the operator page: token queue, issuing CAs, recent audit events"},
 	{ActionTokenShip, true, onlyAdmin, nil, "record the shipment of a provisioned token"},

@@ -25,9 +25,10 @@ type SortKey struct {
 
 // TextMatch is a text filter. Without Contains the value must equal the
 // column, and with Contains it must occur anywhere in it. Both comparisons
-// ignore the case of letters: on SQLite, of ASCII letters, as its NOCASE
-// collation and LIKE do; on PostgreSQL, of all letters (see the nocase
-// collation of its first migration, and lower() in whereText).
+// ignore case. On SQLite they ignore the case of ASCII letters, as its
+// NOCASE collation and LIKE do. On PostgreSQL they ignore the case of all
+// letters (see the nocase collation of its first migration and lower() in
+// whereText).
 type TextMatch struct {
 	Value    string
 	Contains bool

@@ -116,8 +116,8 @@ func (s *Store) Postgres() bool { return s.postgres }
 // withPostgresTx runs fn in its own transaction. Every write transaction
 // first takes one transaction-level advisory lock, so write transactions
 // of all replicas run one at a time, as they do on SQLite. That keeps the
-// audit log's hash chain a single line (each row names the hash of the row
-// before it) and makes the read-then-write checks of the store's methods
+// audit log's hash chain a single line (each row contains the hash of the
+// row before it) and makes the read-then-write checks of the store's methods
 // safe under PostgreSQL's READ COMMITTED isolation: after the lock, each
 // statement sees every write committed before. Reads outside withTx do not
 // take the lock.

@@ -12,7 +12,8 @@ import (
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
-// Database is where a test's store lives.
+// Database is the location of a test's store: a SQLite file or a
+// PostgreSQL database.
 type Database struct {
 	path string // the SQLite file, on SQLite
 	url  string // the PostgreSQL URL, on PostgreSQL
