@@ -169,14 +169,9 @@ func recordPaymentTx(ctx context.Context, tx *sql.Tx, o Order, orderID int64, p 
 // negative limit it first checks that the container's balance covers the
 // price. An unlimited negative balance, the default, needs no check, so the
 // balance is not read.
-//
-// TODO: balanceTx sums every ledger row of the container, so with a limit
-// each order costs time in proportion to the container's earlier orders.
-// A balance column per container, kept by the same transactions, would
-// make the check constant.
 func debitBalanceTx(ctx context.Context, tx *sql.Tx, o Order, orderID int64, p NewPayment, t time.Time) error {
 	if !p.UnlimitedNegative {
-		balance, err := balanceTx(ctx, tx, o.ContainerID)
+		balance, err := readBalance(ctx, tx, o.ContainerID)
 		if err != nil {
 			return err
 		}
@@ -195,16 +190,31 @@ func debitBalanceTx(ctx context.Context, tx *sql.Tx, o Order, orderID int64, p N
 	return err
 }
 
-func balanceTx(ctx context.Context, tx *sql.Tx, containerID int64) (int64, error) {
+// rowQuerier is a *sql.DB or a *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readBalance reads a container's balance from container_balances, which
+// triggers on ledger_entries keep equal to the sum of its ledger rows in
+// the transaction that writes them (migration 00015). A container without
+// ledger rows has no row there and a balance of 0.
+func readBalance(ctx context.Context, q rowQuerier, containerID int64) (int64, error) {
 	var balance int64
-	err := tx.QueryRowContext(ctx,
-		`SELECT COALESCE(SUM(amount_cents), 0) FROM ledger_entries WHERE container_id = ?`, containerID).Scan(&balance)
+	err := q.QueryRowContext(ctx,
+		`SELECT balance_cents FROM container_balances WHERE container_id = ?`, containerID).Scan(&balance)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("read balance of container %d: %w", containerID, err)
 	}
 	return balance, nil
 }
 
+// insertLedgerEntryTx appends a ledger row. The row's insert trigger adds
+// its amount to the container's row of container_balances in the same
+// transaction. The store never updates or deletes ledger rows.
 func insertLedgerEntryTx(ctx context.Context, tx *sql.Tx, e LedgerEntry, t time.Time) (int64, error) {
 	var orderID any
 	if e.OrderID != 0 {
@@ -379,15 +389,10 @@ func (s *Store) Deposit(ctx context.Context, containerID, amountCents int64, not
 	return &entry, nil
 }
 
-// Balance returns the sum of a container's ledger entries in cents.
+// Balance returns a container's balance in cents: the sum of its ledger
+// entries, read from the row that the ledger's triggers keep.
 func (s *Store) Balance(ctx context.Context, containerID int64) (int64, error) {
-	var balance int64
-	err := s.db.QueryRowContext(ctx,
-		`SELECT COALESCE(SUM(amount_cents), 0) FROM ledger_entries WHERE container_id = ?`, containerID).Scan(&balance)
-	if err != nil {
-		return 0, fmt.Errorf("read balance of container %d: %w", containerID, err)
-	}
-	return balance, nil
+	return readBalance(ctx, s.db, containerID)
 }
 
 // LedgerEntries lists a container's ledger entries, oldest first.
