@@ -112,7 +112,7 @@ func caTemplate(commonName string, publicKey crypto.PublicKey, notBefore, notAft
 		return nil, err
 	}
 
-	ski, err := subjectKeyID(publicKey)
+	_, ski, err := publicKeyInfo(publicKey)
 	if err != nil {
 		return nil, err
 	}

@@ -29,15 +29,12 @@ func (a *Authority) Prepare(req Request) (*Prepared, error) {
 		return nil, err
 	}
 
-	template, err := newTemplate(&req, sigAlg)
+	tbs, err := a.buildTBS(&req, sigAlg)
 	if err != nil {
 		return nil, err
 	}
-	if a.templateHook != nil {
-		a.templateHook(template)
-	}
 
-	lintDER, err := x509.CreateCertificate(rand.Reader, template, a.mirror, req.PublicKey, a.mirrorSigner)
+	lintDER, err := signTBS(tbs, a.mirrorSigner, req.SignatureHash)
 	if err != nil {
 		return nil, fmt.Errorf("sign lint certificate for serial %x: %w", req.Serial, err)
 	}
@@ -56,6 +53,31 @@ func (a *Authority) Prepare(req Request) (*Prepared, error) {
 		lintDuration: time.Since(lintStart),
 	}
 	return prepared, nil
+}
+
+// buildTBS returns the DER TBSCertificate for req. A test that sets
+// templateHook gets crypto/x509's encoding of the changed template instead,
+// because encodeTBS writes only what the profile allows.
+func (a *Authority) buildTBS(req *Request, sigAlg x509.SignatureAlgorithm) ([]byte, error) {
+	if a.templateHook == nil {
+		return encodeTBS(req, sigAlg, a.issuer.Cert)
+	}
+
+	template, err := newTemplate(req, sigAlg)
+	if err != nil {
+		return nil, err
+	}
+	a.templateHook(template)
+
+	der, err := x509.CreateCertificate(rand.Reader, template, a.mirror, req.PublicKey, a.mirrorSigner)
+	if err != nil {
+		return nil, fmt.Errorf("sign hooked template for serial %x: %w", req.Serial, err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse hooked template for serial %x: %w", req.Serial, err)
+	}
+	return cert.RawTBSCertificate, nil
 }
 
 // lint runs zlint and the profile lints on a DER lint certificate and returns

@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	zx509 "github.com/zmap/zcrypto/x509"
-	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
 )
 
@@ -124,14 +123,17 @@ func runZlint(der []byte, registry lint.Registry) ([]Finding, error) {
 		return nil, fmt.Errorf("parse lint certificate for zlint: %w", err)
 	}
 
-	results := zlint.LintCertificateEx(cert, registry)
-
+	// zlint.LintCertificateEx (v3.7.3) runs the same lints, but it also lists
+	// and sorts every lint name and keeps every result in a map, which cost
+	// about a fifth of its time in a server CPU profile.
+	config := registry.GetConfiguration()
 	var findings []Finding
-	for name, result := range results.Results {
+	for _, certificateLint := range registry.CertificateLints().Lints() {
+		result := certificateLint.Execute(cert, config)
 		if result.Status < lint.Warn {
 			continue
 		}
-		findings = append(findings, Finding{Lint: name, Status: result.Status.String(), Details: result.Details})
+		findings = append(findings, Finding{Lint: certificateLint.Name, Status: result.Status.String(), Details: result.Details})
 	}
 
 	slices.SortFunc(findings, func(a, b Finding) int { return strings.Compare(a.Lint, b.Lint) })

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -216,7 +215,7 @@ func ekuOIDs(usages []string) []asn1.ObjectIdentifier {
 // newTemplate builds the certificate template of the document signing
 // profile. req must have passed validateRequest.
 func newTemplate(req *Request, sigAlg x509.SignatureAlgorithm) (*x509.Certificate, error) {
-	ski, err := subjectKeyID(req.PublicKey)
+	_, ski, err := publicKeyInfo(req.PublicKey)
 	if err != nil {
 		return nil, err
 	}
@@ -272,27 +271,6 @@ func subjectName(req *Request) pkix.Name {
 		name.Province = []string{req.Province}
 	}
 	return name
-}
-
-// subjectKeyID returns the SHA-1 hash of the subjectPublicKey BIT STRING
-// value, method 1 of RFC 5280 §4.2.1.2.
-func subjectKeyID(publicKey crypto.PublicKey) ([]byte, error) {
-	spki, err := x509.MarshalPKIXPublicKey(publicKey)
-	if err != nil {
-		return nil, fmt.Errorf("%w: PublicKey of type %T cannot be encoded: %v", ErrInvalidRequest, publicKey, err)
-	}
-
-	var info struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	_, err = asn1.Unmarshal(spki, &info)
-	if err != nil {
-		return nil, fmt.Errorf("parse encoded SubjectPublicKeyInfo: %w", err)
-	}
-
-	sum := sha1.Sum(info.PublicKey.Bytes)
-	return sum[:], nil
 }
 
 // signatureAlgorithm returns the algorithm that the issuer key signs with for

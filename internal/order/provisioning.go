@@ -30,30 +30,50 @@ type PickupState struct {
 	RedeemedAt time.Time
 }
 
+// pickupState returns the state of the order's newest pickup code, or nil
+// when the order has none.
+func (s *Service) pickupState(ctx context.Context, orderID int64) (*PickupState, error) {
+	code, err := s.store.LatestPickupCode(ctx, orderID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	state := &PickupState{Status: code.Status, ExpiresAt: code.ExpiresAt, RedeemedAt: code.RedeemedAt}
+	if code.Status == store.PickupActive && !s.now().Before(code.ExpiresAt) {
+		state.Status = PickupExpired
+	}
+	return state, nil
+}
+
 // PickupExpired is the status order info shows for an active code past
 // its expiry.
 const PickupExpired = "expired"
 
+// provisioningInfo reads the pickup code, shipment and renewal of an order.
+// Pickup codes exist only for client_app orders and shipments only for
+// ship_token orders, and an order keeps its provisioning method from the
+// moment it is placed, so an email order skips both reads.
 func (s *Service) provisioningInfo(ctx context.Context, o *store.Order) (*ProvisioningInfo, error) {
 	info := &ProvisioningInfo{}
+	var err error
 
-	code, err := s.store.LatestPickupCode(ctx, o.ID)
-	switch {
-	case err == nil:
-		info.Pickup = &PickupState{Status: code.Status, ExpiresAt: code.ExpiresAt, RedeemedAt: code.RedeemedAt}
-		if code.Status == store.PickupActive && !s.now().Before(code.ExpiresAt) {
-			info.Pickup.Status = PickupExpired
+	if o.ProvisioningMethod == store.ProvisioningClientApp {
+		if info.Pickup, err = s.pickupState(ctx, o.ID); err != nil {
+			return nil, err
 		}
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, err
 	}
 
-	shipment, err := s.store.Shipment(ctx, o.ID)
-	switch {
-	case err == nil:
-		info.Shipment = shipment
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, err
+	if o.ProvisioningMethod == store.ProvisioningShipToken {
+		info.Shipment, err = s.store.Shipment(ctx, o.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			info.Shipment, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	if info.RenewedByOrderID, err = s.store.RenewalOrder(ctx, o.ID); err != nil {
