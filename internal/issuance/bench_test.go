@@ -2,6 +2,7 @@ package issuance
 
 import (
 	"crypto"
+	"crypto/x509"
 	"testing"
 
 	"github.com/docsign-ca/docsign-ca/internal/keys"
@@ -36,9 +37,9 @@ func benchmarkSign(b *testing.B, authority *Authority, hash crypto.Hash) {
 	}
 }
 
-// BenchmarkPrepare measures building the template, signing the lint
-// certificate and linting it, for an RSA-2048 subscriber key under the
-// RSA-3072 development intermediate.
+// BenchmarkPrepare measures encoding the TBSCertificate, signing the lint
+// certificate with the throwaway key and linting it, for an RSA-2048
+// subscriber key under the RSA-3072 development intermediate.
 func BenchmarkPrepare(b *testing.B) {
 	benchmarkPrepare(b, sharedFixture(b).authority, "rsa-2048", crypto.SHA256)
 }
@@ -51,8 +52,47 @@ func BenchmarkPrepareP384(b *testing.B) {
 	benchmarkPrepare(b, sharedFixture(b).authority, "p-384", crypto.SHA256)
 }
 
+func BenchmarkPrepareECDSAP256Issuer(b *testing.B) {
+	benchmarkPrepare(b, ecdsaAuthority(b, keys.ECDSAP256), "rsa-2048", crypto.SHA256)
+}
+
 func BenchmarkPrepareECDSAP384Issuer(b *testing.B) {
 	benchmarkPrepare(b, ecdsaAuthority(b, keys.ECDSAP384), "p-256", crypto.SHA384)
+}
+
+// BenchmarkEncodeTBS measures the TBSCertificate of the profile alone.
+func BenchmarkEncodeTBS(b *testing.B) {
+	authority := sharedFixture(b).authority
+	req := validRequest(b)
+	req.PublicKey = subscriberKey(b, "rsa-2048").Public()
+
+	for b.Loop() {
+		_, err := encodeTBS(&req, x509.SHA256WithRSA, authority.issuer.Cert)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLint measures zlint and the profile lints on one lint
+// certificate with an RSA-2048 subscriber key.
+func BenchmarkLint(b *testing.B) {
+	authority := sharedFixture(b).authority
+	req := validRequest(b)
+	req.PublicKey = subscriberKey(b, "rsa-2048").Public()
+	prepared, err := authority.Prepare(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lintDER := prepared.LintCertificate()
+	expectedEKU := ekuOIDs(req.Usages)
+
+	for b.Loop() {
+		_, err := authority.lint(lintDER, expectedEKU)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkSign measures the real signature and its verification with the
