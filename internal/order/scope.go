@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/docsign-ca/docsign-ca/internal/errs"
@@ -57,14 +58,27 @@ func (s *Service) visibleOrder(ctx context.Context, caller *store.Caller, id int
 	return o, nil
 }
 
-// inScope reports whether the order with id is in the caller's scope. It
-// returns false without an error for an order of another account.
+// inScope reports whether the order with id is in the caller's scope. The
+// id must come from an object read with the caller's account id, such as a
+// certificate or a request, whose order always belongs to the same account.
+// A caller who sees the whole account therefore needs no read of the order.
 func (s *Service) inScope(ctx context.Context, caller *store.Caller, orderID int64) (bool, error) {
-	_, err := s.visibleOrder(ctx, caller, orderID)
-	if errs.Is(err, errs.NotFound) {
+	sc, err := s.scope(ctx, caller)
+	if err != nil {
+		return false, err
+	}
+	if sc == nil {
+		return true, nil
+	}
+
+	o, err := s.store.Order(ctx, caller.Account.ID, orderID)
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, internal(err, "read order")
+	}
+	return sc.AllowsOrder(o.ContainerID, o.UserID), nil
 }
 
 // visibleCertificate returns a certificate of an order of the caller's scope.
