@@ -95,6 +95,15 @@ func newLogger(format string) (*slog.Logger, error) {
 }
 
 func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	// Bind first, so that a taken port fails before the data directory, the
+	// database and a development CA are created for a server that cannot run.
+	listener, err := listen(cfg.listen)
+	if err != nil {
+		return err
+	}
+	// Shutdown closes the listener too; closing it twice is harmless.
+	defer listener.Close()
+
 	database.opts.Log = log
 	st, err := openDataDir(ctx, cfg.dataDir)
 	if err != nil {
@@ -158,14 +167,9 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("--rate-limit: %w", err)
 	}
 
-	listener, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
-	}
 	handler := api.New(orders, st, log, limits...)
 	stopRevocation, err := startRevocation(ctx, cfg.revocation, cfg.listen, cfg.dataDir, st, authority, handler, log)
 	if err != nil {
-		listener.Close()
 		return err
 	}
 	defer stopRevocation()
@@ -173,22 +177,18 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Orders: orders, Store: st, Log: log, IdleTimeout: cfg.consoleIdle, SecureCookie: cfg.http.scheme() == "https",
 	})
 	if err != nil {
-		listener.Close()
 		return fmt.Errorf("start the web console: %w", err)
 	}
 	srv, err := cfg.http.newServer(withConsole(handler, consoleHandler), log)
 	if err != nil {
-		listener.Close()
 		return err
 	}
 	if err := auditStart(ctx, st, cfg, authority, listener.Addr().String()); err != nil {
-		listener.Close()
 		return fmt.Errorf("record the start in the audit log: %w", err)
 	}
 
 	waitProvisioning, err := startProvisioning(ctx, cfg.provisioning, cfg.revocation.publicURL, cfg.dataDir, st, authority, orders, log)
 	if err != nil {
-		listener.Close()
 		return err
 	}
 	defer waitProvisioning()
@@ -250,6 +250,19 @@ func sweep(ctx context.Context, orders *order.Service, authority *ca.Service, in
 			orders.RefundPendingCards(ctx)
 		}
 	}
+}
+
+// listen binds the server's address. A taken address gets a message that
+// names the flags to change, since 8080, the default, is a common development port.
+func listen(addr string) (net.Listener, error) {
+	listener, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s: address already in use; stop the other server or choose another address with --listen (and --public-url)", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return listener, nil
 }
 
 // openDataDir creates the data directory (mode 0700) and opens its database.
