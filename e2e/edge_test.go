@@ -112,6 +112,23 @@ func TestHTTPErrors(t *testing.T) {
 					t.Errorf("Allow = %q, expected it to list POST", allow)
 				}
 			}},
+		{name: "order for unknown product", path: "/services/v2/order/certificate/ds-org", body: body,
+			status: http.StatusNotFound, codes: []string{"not_found|product"},
+			check: func(t *testing.T, s *server, resp *response) {
+				message := errorMessages(t, resp)
+				if !strings.Contains(message, `"ds-org"`) || !strings.Contains(message, "ds_org is the product this server issues") {
+					t.Errorf("message %q does not name the product ds-org and point at ds_org", message)
+				}
+			}},
+		{name: "empty organization", body: edited(t, body, set("organization", map[string]any{})),
+			codes: []string{"required_param:organization.name", "required_param:organization.address", "required_param:organization.city",
+				"required_param:organization.state", "required_param:organization.zip", "required_param:organization.country"},
+			check: func(t *testing.T, s *server, resp *response) {
+				expected := "Send organization.id of an existing organization, or name, address, city, state, zip and country for a new one"
+				if message := errorMessages(t, resp); !strings.Contains(message, expected) {
+					t.Errorf("message %q lacks %q", message, expected)
+				}
+			}},
 		{name: "unknown order id", method: "GET", path: "/services/v2/order/certificate/987654",
 			status: http.StatusNotFound, codes: []string{"not_found|order"}},
 		{name: "non-numeric order id", method: "GET", path: "/services/v2/order/certificate/abc",

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -138,6 +139,14 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 	h, _ := s.mux.Handler(r)
 	h.ServeHTTP(rec, r)
 
+	if name, ok := unknownProductOrder(r); ok && rec.Code == http.StatusMethodNotAllowed {
+		writeJSON(w, http.StatusNotFound, errorEnvelope{Errors: []wireError{{
+			Code: "not_found|product",
+			Message: fmt.Sprintf("product %q not found; %s is the product this server issues: POST %sorder/certificate/%s",
+				name, order.ProductNameID, apiPrefix, order.ProductNameID),
+		}}})
+		return
+	}
 	if rec.Code == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", rec.Header().Get("Allow"))
 		writeJSON(w, http.StatusMethodNotAllowed, errorEnvelope{Errors: []wireError{{
@@ -150,6 +159,25 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 		Code:    "not_found|route",
 		Message: "no route matches " + r.Method + " " + r.URL.Path,
 	}}})
+}
+
+// unknownProductOrder returns the product name of a POST to
+// /services/v2/order/certificate/{name} for a product other than ds_org.
+// Such a request matches only the GET route of order info, whose 405 would
+// send the client to the wrong method. A name of digits is an order id,
+// for which 405 is right.
+func unknownProductOrder(r *http.Request) (string, bool) {
+	if r.Method != http.MethodPost {
+		return "", false
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, apiPrefix+"order/certificate/")
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return "", false
+	}
+	if strings.Trim(name, "0123456789") == "" {
+		return "", false
+	}
+	return name, true
 }
 
 type callerKey struct{}

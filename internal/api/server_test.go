@@ -204,3 +204,57 @@ func TestForbiddenIsAudited(t *testing.T) {
 		t.Errorf("row data contains the API key: %s", row.Data)
 	}
 }
+
+// TestUnroutedOrderPaths checks the errors for paths beside the ds_org
+// order route: a product name other than ds_org is 404 not_found|product,
+// and a wrong method stays 405 with an Allow header.
+func TestUnroutedOrderPaths(t *testing.T) {
+	s := New(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cases := []struct {
+		name, method, path string
+		status             int
+		code               string
+		messageParts       []string
+	}{
+		{"product with a hyphen", "POST", "/services/v2/order/certificate/ds-org",
+			http.StatusNotFound, "not_found|product", []string{`product "ds-org" not found`, "ds_org is the product this server issues"}},
+		{"another CertCentral product", "POST", "/services/v2/order/certificate/ssl_basic",
+			http.StatusNotFound, "not_found|product", []string{`"ssl_basic"`, "POST /services/v2/order/certificate/ds_org"}},
+		{"upper-case ds_org", "POST", "/services/v2/order/certificate/DS_ORG",
+			http.StatusNotFound, "not_found|product", []string{`"DS_ORG"`, "ds_org is the product"}},
+		{"POST on an order id", "POST", "/services/v2/order/certificate/12",
+			http.StatusMethodNotAllowed, "method_not_allowed", []string{"allowed: GET, HEAD"}},
+		{"DELETE on a product name", "DELETE", "/services/v2/order/certificate/ds-org",
+			http.StatusMethodNotAllowed, "method_not_allowed", []string{"allowed: GET, HEAD"}},
+		{"DELETE on ds_org", "DELETE", "/services/v2/order/certificate/ds_org",
+			http.StatusMethodNotAllowed, "method_not_allowed", []string{"POST"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, strings.NewReader("{}")))
+
+			if rec.Code != tc.status {
+				t.Errorf("status = %d, expected %d; body %s", rec.Code, tc.status, rec.Body)
+			}
+			var envelope errorEnvelope
+			if err := json.Unmarshal(rec.Body.Bytes(), &envelope); err != nil {
+				t.Fatalf("body %s is not the error envelope: %v", rec.Body, err)
+			}
+			if len(envelope.Errors) != 1 {
+				t.Fatalf("%d errors, expected 1: %s", len(envelope.Errors), rec.Body)
+			}
+			if envelope.Errors[0].Code != tc.code {
+				t.Errorf("code = %q, expected %q", envelope.Errors[0].Code, tc.code)
+			}
+			for _, part := range tc.messageParts {
+				if !strings.Contains(envelope.Errors[0].Message, part) {
+					t.Errorf("message %q lacks %q", envelope.Errors[0].Message, part)
+				}
+			}
+			if tc.status == http.StatusMethodNotAllowed && rec.Header().Get("Allow") == "" {
+				t.Errorf("405 without an Allow header")
+			}
+		})
+	}
+}

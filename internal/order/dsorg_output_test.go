@@ -325,6 +325,12 @@ func TestParseDSOrgMessages(t *testing.T) {
 		{"expected type is named", set("certificate.signature_hash", true), "must be a string, not a boolean"},
 		{"enum lists allowed", set("certificate.signature_hash", "md5"), "sha256, sha384, sha512"},
 		{"long value is shortened", set("certificate.signature_hash", strings.Repeat("x", 500)), `xxx"...`},
+		{"empty organization names id", set("organization", map[string]any{}),
+			"organization.zip is required for a new organization. Send organization.id of an existing organization, or name, address, city, state, zip and country for a new one"},
+		{"empty organization name names id", set("organization.name", " "),
+			"organization.name is required and must not be empty for a new organization. Send organization.id"},
+		{"organization country missing names id", remove("organization.country"),
+			"organization.country is required for a new organization. Send organization.id"},
 	}
 
 	for _, tc := range cases {

@@ -179,10 +179,17 @@ func (r *fieldReader) optionalText(parent jsonObject, key string, maxLength int,
 
 // requiredText is optionalText that records a missing or empty value.
 func (r *fieldReader) requiredText(parent jsonObject, key string, maxLength int) (string, bool) {
+	return r.requiredTextOr(parent, key, maxLength, "")
+}
+
+// requiredTextOr is requiredText with alternative, a sentence such as the
+// other way to send the same information, added to the message of a missing
+// or empty value. An empty alternative adds nothing.
+func (r *fieldReader) requiredTextOr(parent jsonObject, key string, maxLength int, alternative string) (string, bool) {
 	path := parent.childPath(key)
 	value, present := parent.lookup(key)
 	if !present {
-		r.problems.Required(path, "%s is required", path)
+		r.problems.Required(path, "%s is required%s", path, alternative)
 		return "", false
 	}
 
@@ -192,7 +199,7 @@ func (r *fieldReader) requiredText(parent jsonObject, key string, maxLength int)
 	}
 
 	if s, isString := value.(string); isString && strings.TrimSpace(s) == "" {
-		r.problems.Required(path, "%s is required and must not be empty", path)
+		r.problems.Required(path, "%s is required and must not be empty%s", path, alternative)
 	}
 	return "", false
 }

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"fmt"
 	"github.com/docsign-ca/docsign-ca/internal/jsonbody"
 	"net/mail"
 	"slices"
@@ -80,7 +81,7 @@ func ParseOrganization(tree any, now time.Time) (*OrganizationInput, error) {
 		return nil, reader.problems.Err()
 	}
 
-	input := reader.readOrganizationDetails(root)
+	input := reader.readOrganizationDetails(root, "")
 	input.OrganizationContact = reader.readRootContact(root, contactTypeOrganization)
 
 	if err := reader.problems.Err(); err != nil {
@@ -90,18 +91,20 @@ func ParseOrganization(tree any, now time.Time) (*OrganizationInput, error) {
 }
 
 // readOrganizationDetails reads the fields of a new organization from object.
-func (r *fieldReader) readOrganizationDetails(object jsonObject) *OrganizationInput {
+// alternative is added to the message of each missing required field, as in
+// requiredTextOr.
+func (r *fieldReader) readOrganizationDetails(object jsonObject, alternative string) *OrganizationInput {
 	input := &OrganizationInput{}
-	input.Name, _ = r.requiredText(object, "name", maxNameLength)
+	input.Name, _ = r.requiredTextOr(object, "name", maxNameLength, alternative)
 	input.AssumedName, _ = r.optionalText(object, "assumed_name", maxNameLength, singleLine)
 	r.checkCombinedNameLength(object, input)
 
-	input.Address, _ = r.requiredText(object, "address", maxNameLength)
+	input.Address, _ = r.requiredTextOr(object, "address", maxNameLength, alternative)
 	input.Address2, _ = r.optionalText(object, "address2", maxNameLength, singleLine)
-	input.City, _ = r.requiredText(object, "city", maxNameLength)
-	input.State, _ = r.requiredText(object, "state", maxNameLength)
-	input.Zip, _ = r.requiredText(object, "zip", maxZipLength)
-	input.Country, _ = r.requiredCountry(object, "country")
+	input.City, _ = r.requiredTextOr(object, "city", maxNameLength, alternative)
+	input.State, _ = r.requiredTextOr(object, "state", maxNameLength, alternative)
+	input.Zip, _ = r.requiredTextOr(object, "zip", maxZipLength, alternative)
+	input.Country, _ = r.requiredCountryOr(object, "country", alternative)
 	input.Telephone, _ = r.optionalText(object, "telephone", maxTelephoneLength, singleLine)
 	input.SkipDuplicateOrgCheck, _ = r.optionalBool(object, "skip_duplicate_org_check")
 	return input
@@ -136,7 +139,11 @@ func (r *fieldReader) readOrganizationRef(root jsonObject) OrganizationRef {
 		// The other detail fields are ignored, as CertCentral ignores them.
 		ref.ID = id
 	} else {
-		ref.New = r.readOrganizationDetails(object)
+		// Without an id the client may have meant an existing organization,
+		// so each missing detail also names organization.id.
+		alternative := fmt.Sprintf(" for a new organization. Send %s of an existing organization,"+
+			" or name, address, city, state, zip and country for a new one", object.childPath("id"))
+		ref.New = r.readOrganizationDetails(object, alternative)
 	}
 
 	ref.Contacts = r.readContacts(object)

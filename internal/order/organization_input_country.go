@@ -55,7 +55,12 @@ func countrySet(codes string) map[string]bool {
 // requiredCountry reads a required country code at key and returns it in
 // upper case.
 func (r *fieldReader) requiredCountry(object jsonObject, key string) (string, bool) {
-	text, ok := r.requiredText(object, key, maxCodeLength)
+	return r.requiredCountryOr(object, key, "")
+}
+
+// requiredCountryOr is requiredCountry with the alternative of requiredTextOr.
+func (r *fieldReader) requiredCountryOr(object jsonObject, key, alternative string) (string, bool) {
+	text, ok := r.requiredTextOr(object, key, maxCodeLength, alternative)
 	if !ok {
 		return "", false
 	}

@@ -61,6 +61,18 @@ func TestParseOrganizationRules(t *testing.T) {
 	}
 }
 
+// TestParseOrganizationMissingMessage checks that POST /organization, which
+// always creates an organization, does not offer organization.id.
+func TestParseOrganizationMissingMessage(t *testing.T) {
+	body := decodeTree(t, organizationBodyJSON).(map[string]any)
+	remove("name")(t, body)
+
+	_, err := ParseOrganization(body, testNow)
+	if text := problemText(err); text != "required_param:name: name is required\n" {
+		t.Errorf("messages = %q, expected only %q", text, "required_param:name: name is required\n")
+	}
+}
+
 func TestParseOrganizationOutput(t *testing.T) {
 	input, err := ParseOrganization(decodeTree(t, organizationBodyJSON), testNow)
 	if err != nil {
