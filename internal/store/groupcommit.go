@@ -17,9 +17,10 @@ var errStoreClosed = errors.New("store is closed")
 
 // Group commit. Every withTx of this process goes to one writer goroutine.
 // The writer takes the transactions that are waiting (up to
-// maxCommitBatch), runs each inside its own SAVEPOINT of one SQLite
+// maxCommitBatch), runs each inside its own SAVEPOINT of one database
 // transaction, and commits them together, so that N transactions share one
-// WAL fsync instead of paying one each. A transaction whose function fails
+// WAL fsync instead of paying one each. PostgreSQL adds its writer lock and
+// its retries through groupOptions (see postgres.go). A transaction whose function fails
 // is rolled back to its savepoint and does not affect the others. withTx
 // returns only after the commit that contains its changes is durable
 // (synchronous=FULL), so a caller sees the same durability as with its own
@@ -53,14 +54,34 @@ type writeRequest struct {
 
 type groupCommitter struct {
 	db      *sql.DB
+	options groupOptions
 	queue   chan *writeRequest
 	stop    chan struct{}
 	stopped chan struct{}
 }
 
-func newGroupCommitter(db *sql.DB) *groupCommitter {
+// groupOptions adapt the writer to a database. SQLite needs none of them.
+type groupOptions struct {
+	// begin runs first in every batch's transaction. PostgreSQL takes the
+	// writer lock there, which serializes the batches of all replicas.
+	begin func(tx *sql.Tx) error
+
+	// alone runs one request in a transaction of its own. The writer calls
+	// it with a nil error for every request of a batch whose transaction
+	// failed as a whole, and with the function's error for a request whose
+	// error retry accepts. Nothing of such a request was committed, so
+	// running it again is safe.
+	alone func(r *writeRequest, failed error) error
+
+	// retry reports whether a function's error is worth a transaction of
+	// its own, such as PostgreSQL's serialization failures and deadlocks.
+	retry func(err error) bool
+}
+
+func newGroupCommitter(db *sql.DB, options groupOptions) *groupCommitter {
 	g := &groupCommitter{
 		db:      db,
+		options: options,
 		queue:   make(chan *writeRequest, maxCommitBatch),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -129,7 +150,8 @@ func (g *groupCommitter) runBatch(batch []*writeRequest) {
 		return
 	}
 
-	results := g.runInTransaction(live)
+	results, batchFailed := g.runInTransaction(live)
+	g.runAlone(live, results, batchFailed)
 
 	elapsed := time.Since(started)
 	for i, r := range live {
@@ -139,15 +161,27 @@ func (g *groupCommitter) runBatch(batch []*writeRequest) {
 }
 
 // runInTransaction returns the outcome of each request: its own error, or
-// the commit's error for a request whose function succeeded.
-func (g *groupCommitter) runInTransaction(live []*writeRequest) []error {
-	results := make([]error, len(live))
+// the commit's error for a request whose function succeeded. batchFailed
+// reports that the transaction failed as a whole, so that nothing of it
+// was committed.
+func (g *groupCommitter) runInTransaction(live []*writeRequest) (results []error, batchFailed bool) {
+	results = make([]error, len(live))
+	failAll := func(err error) ([]error, bool) {
+		for i := range results {
+			results[i] = err
+		}
+		return results, true
+	}
+
 	tx, err := g.db.BeginTx(context.Background(), nil)
 	if err != nil {
-		for i := range results {
-			results[i] = fmt.Errorf("begin transaction: %w", err)
+		return failAll(fmt.Errorf("begin transaction: %w", err))
+	}
+	if g.options.begin != nil {
+		if err := g.options.begin(tx); err != nil {
+			_ = tx.Rollback()
+			return failAll(err)
 		}
-		return results
 	}
 
 	for i, r := range live {
@@ -156,21 +190,37 @@ func (g *groupCommitter) runInTransaction(live []*writeRequest) []error {
 			// The transaction is in an unknown state, so nothing of it
 			// may be committed, including the requests that succeeded.
 			_ = tx.Rollback()
-			for j := range results {
-				results[j] = fmt.Errorf("transaction of %d batched writes failed: %w", len(live), err)
-			}
-			return results
+			return failAll(fmt.Errorf("transaction of %d batched writes failed: %w", len(live), err))
 		}
 	}
 
 	if err := tx.Commit(); err != nil {
+		// A failed COMMIT rolls the whole transaction back.
 		for i := range results {
 			if results[i] == nil {
 				results[i] = fmt.Errorf("commit transaction: %w", err)
 			}
 		}
+		return results, true
 	}
-	return results
+	return results, false
+}
+
+// runAlone runs again, each in a transaction of its own, the requests of a
+// failed batch and the requests whose error options.retry accepts. It
+// does nothing without options.alone.
+func (g *groupCommitter) runAlone(live []*writeRequest, results []error, batchFailed bool) {
+	if g.options.alone == nil {
+		return
+	}
+	for i, r := range live {
+		switch {
+		case batchFailed:
+			results[i] = g.options.alone(r, nil)
+		case results[i] != nil && g.options.retry != nil && g.options.retry(results[i]):
+			results[i] = g.options.alone(r, results[i])
+		}
+	}
 }
 
 // runInSavepoint runs one request's function inside a savepoint and rolls

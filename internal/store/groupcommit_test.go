@@ -4,20 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
 	"testing"
 )
 
+// openGroupCommitStore opens a store on SQLite, or on PostgreSQL under
+// scripts/with-postgres, whose writes share one group commit on both.
 func openGroupCommitStore(t *testing.T) *Store {
 	t.Helper()
-	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "groupcommit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t, "groupcommit.db")
 	if _, err := st.db.Exec(`CREATE TABLE group_commit_test (value TEXT NOT NULL UNIQUE)`); err != nil {
 		t.Fatal(err)
 	}
@@ -172,14 +169,61 @@ func TestGroupCommitRaisesPanicInCaller(t *testing.T) {
 }
 
 func TestWriteAfterCloseFails(t *testing.T) {
-	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "closed.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t, "closed.db")
 	st.Close()
 
-	err = st.withTx(context.Background(), func(tx *sql.Tx) error { return nil })
+	err := st.withTx(context.Background(), func(tx *sql.Tx) error { return nil })
 	if !errors.Is(err, errStoreClosed) {
 		t.Errorf("write after Close: %v, expected errStoreClosed", err)
+	}
+}
+
+// TestGroupCommitBrokenBatch breaks the shared transaction from inside one
+// write, by releasing the savepoint that the writer releases after it. On
+// PostgreSQL every write of the batch then runs again alone, so only the
+// breaking write fails. On SQLite, which has no such rerun, the whole batch
+// fails and stores nothing.
+func TestGroupCommitBrokenBatch(t *testing.T) {
+	st := openGroupCommitStore(t)
+	release, waitHolder := holdWriter(t, st)
+
+	writes := []func(tx *sql.Tx) error{
+		insertValue("a"),
+		func(tx *sql.Tx) error {
+			_, err := tx.Exec(`RELEASE write_request`)
+			return err
+		},
+		insertValue("c"),
+	}
+	results := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, fn := range writes {
+		wg.Go(func() { results[i] = st.withTx(context.Background(), fn) })
+		waitQueued(st, i+1)
+	}
+	release()
+	wg.Wait()
+	waitHolder()
+
+	if !st.postgres {
+		for i, err := range results {
+			if err == nil {
+				t.Errorf("write %d succeeded, expected the batch's failure", i)
+			}
+		}
+		if got, want := storedValues(t, st), []string{"holder"}; !slices.Equal(got, want) {
+			t.Errorf("stored %q, expected %q", got, want)
+		}
+		return
+	}
+
+	if results[0] != nil || results[2] != nil {
+		t.Errorf("writes beside the breaking one: %v and %v, expected success when run again alone", results[0], results[2])
+	}
+	if results[1] == nil {
+		t.Error("breaking write succeeded, expected an error when run alone without the savepoint")
+	}
+	if got, want := storedValues(t, st), []string{"a", "c", "holder"}; !slices.Equal(got, want) {
+		t.Errorf("stored %q, expected %q: each write must be stored once", got, want)
 	}
 }

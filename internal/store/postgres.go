@@ -35,7 +35,7 @@ type PostgresOptions struct {
 var DefaultPostgresOptions = PostgresOptions{MaxConns: 10, StatementTimeout: 30 * time.Second, Retries: 3}
 
 // writerLockKey is the key of the transaction-level advisory lock that
-// every write transaction takes first (see withPostgresTx).
+// every write transaction takes first (see postgresGroupOptions).
 const writerLockKey = 0x646f637369676e // "docsign"
 
 // startupLockKey is the key of the session-level advisory lock that
@@ -80,6 +80,7 @@ func OpenPostgres(ctx context.Context, url string, opts PostgresOptions) (*Store
 		db.Close()
 		return nil, err
 	}
+	s.writes = newGroupCommitter(db, s.postgresGroupOptions())
 	return s, nil
 }
 
@@ -113,24 +114,43 @@ func redactURLError(err error) string {
 // Postgres reports whether the store runs on PostgreSQL.
 func (s *Store) Postgres() bool { return s.postgres }
 
-// withPostgresTx runs fn in its own transaction. Every write transaction
-// first takes one transaction-level advisory lock, so write transactions
-// of all replicas run one at a time, as they do on SQLite. That keeps the
-// audit log's hash chain a single line (each row contains the hash of the
-// row before it) and makes the read-then-write checks of the store's methods
-// safe under PostgreSQL's READ COMMITTED isolation: after the lock, each
-// statement sees every write committed before. Reads outside withTx do not
-// take the lock.
+// PostgreSQL writes go through the same group commit as SQLite's
+// (groupcommit.go): one writer goroutine per process runs the waiting write
+// transactions, each in its own savepoint, in one transaction with one
+// commit. Every such transaction first takes one transaction-level advisory
+// lock, so the batches of all replicas run one at a time, as writes do on
+// SQLite. That keeps the audit log's hash chain a single line (each row
+// contains the hash of the row before it) and makes the read-then-write
+// checks of the store's methods safe under PostgreSQL's READ COMMITTED
+// isolation: after the lock, each statement sees every write committed
+// before. Reads outside withTx do not take the lock.
 //
-// A serialization failure or deadlock (SQLSTATE 40001, 40P01) runs fn
-// again, up to Retries times, so fn must not keep state across runs.
-func (s *Store) withPostgresTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		started := time.Now()
+// A batch that fails as a whole, and a function that fails with a
+// serialization failure or deadlock (SQLSTATE 40001, 40P01), run again
+// alone through withPostgresTx, so fn must not keep state across runs.
+
+// postgresGroupOptions adapts the group commit to PostgreSQL.
+func (s *Store) postgresGroupOptions() groupOptions {
+	return groupOptions{
+		begin: func(tx *sql.Tx) error { return takeWriterLock(context.Background(), tx) },
+		alone: func(r *writeRequest, failed error) error {
+			if failed == nil {
+				return s.withPostgresTx(r.ctx, r.fn, 0)
+			}
+			s.pg.Log.Warn("database transaction retried", "attempt", 1, "error", failed)
+			return s.withPostgresTx(r.ctx, r.fn, 1)
+		},
+		retry: isRetryable,
+	}
+}
+
+// withPostgresTx runs fn in its own transaction, and again after a
+// serialization failure or deadlock until Retries runs beyond the first
+// have been made. attemptsUsed counts the runs that already failed in a
+// batch.
+func (s *Store) withPostgresTx(ctx context.Context, fn func(tx *sql.Tx) error, attemptsUsed int) error {
+	for attempt := attemptsUsed; ; attempt++ {
 		err := s.runPostgresTx(ctx, fn)
-		if s.txHook != nil {
-			s.txHook(0, time.Since(started), err)
-		}
 		if err == nil || !isRetryable(err) || attempt >= s.pg.Retries {
 			return err
 		}
@@ -149,14 +169,21 @@ func (s *Store) runPostgresTx(ctx context.Context, fn func(tx *sql.Tx) error) (e
 		}
 	}()
 
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(writerLockKey)); err != nil {
-		return fmt.Errorf("take the writer lock: %w", err)
+	if err := takeWriterLock(ctx, tx); err != nil {
+		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := callProtected(fn, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func takeWriterLock(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(writerLockKey)); err != nil {
+		return fmt.Errorf("take the writer lock: %w", err)
 	}
 	return nil
 }

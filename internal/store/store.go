@@ -105,7 +105,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s.writes = newGroupCommitter(db)
+	s.writes = newGroupCommitter(db, groupOptions{})
 	return s, nil
 }
 
@@ -153,10 +153,6 @@ func (s *Store) SetTransactionHook(hook func(wait, elapsed time.Duration, err er
 // writes, because withTx does not nest. A panic in fn is raised again in
 // the caller.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if s.postgres {
-		return s.withPostgresTx(ctx, fn)
-	}
-
 	r, err := s.writes.submit(ctx, fn)
 
 	var p *panicError
