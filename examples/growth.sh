@@ -11,12 +11,16 @@
 #   OUT=growth                    prefix of the JSON reports, one per size and call
 #   SERVER_ARGS=...               more flags for docsign-ca serve, such as
 #                                 "--pprof-listen 127.0.0.1:6060" for profiles
+#   DATABASE_URL=postgres://...   an empty PostgreSQL database for the server
+#                                 and the seed, in place of SQLite in the
+#                                 data directory
 #
 # Every other argument goes to docsign-bench, for example:
 #   examples/growth.sh --orders 2000 --clients 4
 #
 # Seeding is for benchmarks only: every seeded order reuses one certificate's
-# DER. Everything lives in a temporary directory that is removed at the end.
+# DER. Everything lives in a temporary directory that is removed at the end,
+# except the PostgreSQL database, which keeps the seeded orders.
 set -euo pipefail
 
 sizes=${SIZES:-1000 100000 1000000}
@@ -24,6 +28,8 @@ port=${PORT:-18080}
 out=${OUT:-growth}
 work=$(mktemp -d)
 data=$work/data
+db_args=()
+if [ -n "${DATABASE_URL:-}" ]; then db_args=(--database-url "$DATABASE_URL"); fi
 server_pid=
 cleanup() {
 	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
@@ -40,7 +46,7 @@ start_server() {
 		exit 1
 	fi
 	# shellcheck disable=SC2086 # SERVER_ARGS holds several flags.
-	"$work/docsign-ca" serve --listen "127.0.0.1:$port" --data-dir "$data" --auto-validate --rate-limit off ${SERVER_ARGS:-} \
+	"$work/docsign-ca" serve --listen "127.0.0.1:$port" --data-dir "$data" --auto-validate --rate-limit off "${db_args[@]}" ${SERVER_ARGS:-} \
 		>>"$work/server.log" 2>&1 &
 	server_pid=$!
 	for _ in $(seq 600); do
@@ -69,7 +75,7 @@ stored=$(curl -sf -H "X-DC-DEVKEY: $(cat "$data/bootstrap-api-key")" "http://127
 for size in $sizes; do
 	stop_server
 	if [ "$size" -gt "$stored" ]; then
-		"$work/docsign-ca" dev seed --orders $((size - stored)) --data-dir "$data"
+		"$work/docsign-ca" dev seed --orders $((size - stored)) --data-dir "$data" "${db_args[@]}"
 		stored=$size
 	fi
 	start_server

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/docsign-ca/docsign-ca/internal/store"
 )
 
 // Seeding copies one issued order many times, straight into the database,
@@ -29,6 +31,10 @@ const (
 	seedSpacingSeconds = 60
 )
 
+// seedTables are the tables that seeding writes, which PostgreSQL analyzes
+// afterwards.
+var seedTables = []string{"organizations", "validations", "orders", "certificates", "issuance_intents", "requests", "order_status_changes"}
+
 // seedTemplate is the issued order whose rows the seeded orders copy.
 type seedTemplate struct {
 	orderID        int64
@@ -48,11 +54,6 @@ func devSeed(args []string) error {
 	if *orders < 1 {
 		return fmt.Errorf("--orders %d must be at least 1", *orders)
 	}
-	if database.usesPostgres() {
-		// TODO: seed PostgreSQL too; the copy reads SQLite's table_info
-		// and writes explicit ids without moving identity sequences.
-		return errors.New("dev seed writes SQLite data directories only; leave --database-url empty")
-	}
 
 	ctx := context.Background()
 	st, err := openExistingDataDir(ctx, *dataDir)
@@ -62,7 +63,7 @@ func devSeed(args []string) error {
 	defer st.Close()
 
 	started := time.Now()
-	first, last, err := seedOrders(ctx, st.DB(), *orders)
+	first, last, err := seedOrders(ctx, st, *orders)
 	if err != nil {
 		return err
 	}
@@ -76,7 +77,12 @@ func devSeed(args []string) error {
 // status changes, in transactions of seedBatchOrders orders. It returns the
 // first and last new order id. Audit log rows are not copied, because the
 // audit log is a hash chain that copies would break.
-func seedOrders(ctx context.Context, db *sql.DB, count int) (first, last int64, err error) {
+//
+// The server must be stopped: on PostgreSQL the batches do not take the
+// store's writer lock, so an order that a running server places at the same
+// time fails with a duplicate id, or makes the batch fail.
+func seedOrders(ctx context.Context, st *store.Store, count int) (first, last int64, err error) {
+	db := st.DB()
 	tmpl, err := findSeedTemplate(ctx, db)
 	if err != nil {
 		return 0, 0, err
@@ -84,7 +90,7 @@ func seedOrders(ctx context.Context, db *sql.DB, count int) (first, last int64, 
 
 	for done := 0; done < count; done += seedBatchOrders {
 		n := min(seedBatchOrders, count-done)
-		batchFirst, err := seedBatch(ctx, db, tmpl, n)
+		batchFirst, err := seedBatch(ctx, db, st.Postgres(), tmpl, n)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -93,7 +99,24 @@ func seedOrders(ctx context.Context, db *sql.DB, count int) (first, last int64, 
 		}
 		last = batchFirst + int64(n) - 1
 	}
+
+	if st.Postgres() {
+		if err := analyzeSeedTables(ctx, db); err != nil {
+			return 0, 0, err
+		}
+	}
 	return first, last, nil
+}
+
+// analyzeSeedTables updates PostgreSQL's planner statistics of the copied
+// tables at once. Autovacuum would do it within about a minute (its
+// default naptime), but a server started right after the seed would plan its
+// first reads for the old, small tables.
+func analyzeSeedTables(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `ANALYZE `+strings.Join(seedTables, ", ")); err != nil {
+		return fmt.Errorf("analyze the seeded tables: %w", err)
+	}
+	return nil
 }
 
 func findSeedTemplate(ctx context.Context, db *sql.DB) (*seedTemplate, error) {
@@ -116,12 +139,21 @@ func findSeedTemplate(ctx context.Context, db *sql.DB) (*seedTemplate, error) {
 }
 
 // seedBatch writes n orders in one transaction and returns the first id.
-func seedBatch(ctx context.Context, db *sql.DB, tmpl *seedTemplate, n int) (int64, error) {
+func seedBatch(ctx context.Context, db *sql.DB, postgres bool, tmpl *seedTemplate, n int) (int64, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin seed transaction: %w", err)
 	}
 	defer tx.Rollback()
+
+	if postgres {
+		// A batch of 50,000 orders may take longer than the statement
+		// timeout of --database-statement-timeout, which is sized for the
+		// server's statements.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return 0, fmt.Errorf("turn off the statement timeout of the seed transaction: %w", err)
+		}
+	}
 
 	firstOrder, err := nextID(ctx, tx, "orders")
 	if err != nil {
@@ -139,6 +171,7 @@ func seedBatch(ctx context.Context, db *sql.DB, tmpl *seedTemplate, n int) (int6
 	lastOrder := firstOrder + int64(n) - 1
 	organizations := (int64(n) + seedOrdersPerOrganization - 1) / seedOrdersPerOrganization
 	plan := seedPlan{
+		postgres:          postgres,
 		template:          tmpl,
 		firstOrder:        firstOrder,
 		firstOrganization: firstOrganization,
@@ -165,9 +198,12 @@ func nextID(ctx context.Context, tx *sql.Tx, table string) (int64, error) {
 	return id, nil
 }
 
-// seedPlan is the id ranges of one batch. In the statements, seq.i is the
-// new order id (or organization id) and src the template's row.
+// seedPlan is the id ranges of one batch and the SQL dialect of the
+// database. In the statements, seq.i is the new order id (or organization
+// id) and src the template's row. Each expression gives the same text on
+// SQLite and PostgreSQL.
 type seedPlan struct {
+	postgres          bool
 	template          *seedTemplate
 	firstOrder        int64
 	firstOrganization int64
@@ -175,14 +211,37 @@ type seedPlan struct {
 }
 
 // shifted dates a time column of the copy seq.i back from the template's.
+// Times are RFC 3339 text in UTC with whole seconds, as the store writes
+// them.
 func (p *seedPlan) shifted(column string) string {
-	return fmt.Sprintf("strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', src.%s, printf('-%%d seconds', (seq.i - %d) * %d))",
-		column, p.template.orderID, seedSpacingSeconds)
+	seconds := fmt.Sprintf("(seq.i - %d) * %d", p.template.orderID, seedSpacingSeconds)
+	if p.postgres {
+		return fmt.Sprintf(`to_char((CAST(src.%s AS timestamptz) - %s * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`,
+			column, seconds)
+	}
+	return fmt.Sprintf("strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', src.%s, printf('-%%d seconds', %s))", column, seconds)
+}
+
+// hexID writes seq.i as width hexadecimal digits with leading zeros after
+// prefix, in upper case when upper is set.
+func (p *seedPlan) hexID(prefix string, width int, upper bool) string {
+	if p.postgres {
+		digits := fmt.Sprintf("lpad(to_hex(seq.i), %d, '0')", width)
+		if upper {
+			digits = "upper(" + digits + ")"
+		}
+		return fmt.Sprintf("'%s' || %s", prefix, digits)
+	}
+	verb := "x"
+	if upper {
+		verb = "X"
+	}
+	return fmt.Sprintf("printf('%s%%0%d%s', seq.i)", prefix, width, verb)
 }
 
 func (p *seedPlan) copyOrganizations(ctx context.Context, tx *sql.Tx, count int64) error {
 	last := p.firstOrganization + count - 1
-	err := copyRows(ctx, tx, "organizations", map[string]string{
+	err := p.copyRows(ctx, tx, "organizations", map[string]string{
 		"id":             "seq.i",
 		"name":           "src.name || ' ' || seq.i",
 		"normalized_key": "src.normalized_key || ' ' || seq.i",
@@ -191,17 +250,16 @@ func (p *seedPlan) copyOrganizations(ctx context.Context, tx *sql.Tx, count int6
 		return err
 	}
 
-	return copyRows(ctx, tx, "validations", map[string]string{
+	return p.copyRows(ctx, tx, "validations", map[string]string{
 		"organization_id": "seq.i",
 	}, fmt.Sprintf("src.organization_id = %d", p.template.organizationID), p.firstOrganization, last)
 }
 
 func (p *seedPlan) copyOrderRows(ctx context.Context, tx *sql.Tx, lastOrder int64) error {
-	serialFormat := "'5eed%028x'"
+	serial := p.hexID("5eed", 28, false)
 	if p.template.upperSerial {
-		serialFormat = "'5EED%028X'"
+		serial = p.hexID("5EED", 28, true)
 	}
-	serial := "printf(" + serialFormat + ", seq.i)"
 	certificateID := fmt.Sprintf("seq.i + %d", p.certificateDelta)
 	organizationID := fmt.Sprintf("%d + (seq.i - %d) / %d", p.firstOrganization, p.firstOrder, seedOrdersPerOrganization)
 	orderWhere := fmt.Sprintf("src.order_id = %d", p.template.orderID)
@@ -217,7 +275,7 @@ func (p *seedPlan) copyOrderRows(ctx context.Context, tx *sql.Tx, lastOrder int6
 		}, fmt.Sprintf("src.id = %d", p.template.orderID)},
 		{"certificates", map[string]string{
 			"id": certificateID, "order_id": "seq.i", "serial_number": serial,
-			"thumbprint":   "printf('%040x', seq.i)",
+			"thumbprint":   p.hexID("", 40, false),
 			"date_created": p.shifted("date_created"), "date_issued": p.shifted("date_issued"),
 			"valid_from": p.shifted("valid_from"), "valid_till": p.shifted("valid_till"),
 		}, fmt.Sprintf("src.id = %d", p.template.certificateID)},
@@ -235,7 +293,7 @@ func (p *seedPlan) copyOrderRows(ctx context.Context, tx *sql.Tx, lastOrder int6
 		}, orderWhere},
 	}
 	for _, step := range steps {
-		if err := copyRows(ctx, tx, step.table, step.overrides, step.where, p.firstOrder, lastOrder); err != nil {
+		if err := p.copyRows(ctx, tx, step.table, step.overrides, step.where, p.firstOrder, lastOrder); err != nil {
 			return err
 		}
 	}
@@ -244,10 +302,10 @@ func (p *seedPlan) copyOrderRows(ctx context.Context, tx *sql.Tx, lastOrder int6
 
 // copyRows inserts one copy of each template row of table that matches
 // where, for every seq.i from first to last. A column in overrides takes
-// that SQL expression. SQLite assigns id unless overrides sets it, and every
-// other column keeps the template's value.
-func copyRows(ctx context.Context, tx *sql.Tx, table string, overrides map[string]string, where string, first, last int64) error {
-	columns, err := tableColumns(ctx, tx, table)
+// that SQL expression. The database assigns id unless overrides sets it, and
+// every other column keeps the template's value.
+func (p *seedPlan) copyRows(ctx context.Context, tx *sql.Tx, table string, overrides map[string]string, where string, first, last int64) error {
+	columns, err := p.tableColumns(ctx, tx, table)
 	if err != nil {
 		return err
 	}
@@ -265,17 +323,45 @@ func copyRows(ctx context.Context, tx *sql.Tx, table string, overrides map[strin
 		values = append(values, expr)
 	}
 
+	insert := `INSERT INTO ` + table + ` (` + strings.Join(names, ", ") + `)
+		SELECT ` + strings.Join(values, ", ")
 	query := `WITH RECURSIVE seq(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
-		INSERT INTO ` + table + ` (` + strings.Join(names, ", ") + `)
-		SELECT ` + strings.Join(values, ", ") + ` FROM seq CROSS JOIN ` + table + ` AS src WHERE ` + where
+		` + insert + ` FROM seq CROSS JOIN ` + table + ` AS src WHERE ` + where
+	if p.postgres {
+		query = insert + ` FROM generate_series(CAST(? AS BIGINT), CAST(? AS BIGINT)) AS seq(i) CROSS JOIN ` + table + ` AS src WHERE ` + where
+	}
 	if _, err := tx.ExecContext(ctx, query, first, last); err != nil {
 		return fmt.Errorf("copy %s rows for ids %d to %d: %w", table, first, last, err)
+	}
+
+	if _, explicitID := overrides["id"]; explicitID && p.postgres {
+		return moveIdentity(ctx, tx, table)
 	}
 	return nil
 }
 
-func tableColumns(ctx context.Context, tx *sql.Tx, table string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
+// moveIdentity sets the identity sequence of table's id column to the
+// largest id, so that the next INSERT without an id gets the one after it.
+// SQLite needs no such step, because it takes the largest rowid plus one.
+func moveIdentity(ctx context.Context, tx *sql.Tx, table string) error {
+	_, err := tx.ExecContext(ctx,
+		`SELECT setval(pg_get_serial_sequence(?, 'id'), (SELECT MAX(id) FROM `+table+`))`, table)
+	if err != nil {
+		return fmt.Errorf("move the id sequence of %s past the seeded ids: %w", table, err)
+	}
+	return nil
+}
+
+// tableColumns lists the columns of table that an INSERT can write, which
+// leaves out generated columns.
+func (p *seedPlan) tableColumns(ctx context.Context, tx *sql.Tx, table string) ([]string, error) {
+	query := `SELECT name FROM pragma_table_info(?)`
+	if p.postgres {
+		query = `SELECT column_name FROM information_schema.columns
+		          WHERE table_schema = current_schema() AND table_name = ? AND is_generated = 'NEVER'
+		          ORDER BY ordinal_position`
+	}
+	rows, err := tx.QueryContext(ctx, query, table)
 	if err != nil {
 		return nil, fmt.Errorf("read the columns of %s: %w", table, err)
 	}

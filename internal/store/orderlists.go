@@ -148,12 +148,25 @@ func isIdentifierByte(b byte) bool {
 	return b == '_' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')
 }
 
+// orderSummaryColumns are the columns of an order list row. The two flags
+// are scalar sub-queries rather than EXISTS, because PostgreSQL 15 may run
+// an EXISTS in the select list as one hashed scan of the whole table: it
+// costs the choice for every matching order, not for the page's LIMIT. With
+// 400,000 seeded orders, a page of 100 took 362 ms that way and 1.4 ms with
+// an index lookup per row (EXPLAIN ANALYZE).
 var orderSummaryColumns = `o.id, o.status, o.product_name_id, o.organization_id, org.name, org.assumed_name,
 	o.container_id, ct.name, o.user_id, o.signature_hash, o.not_after, o.details, o.date_created,
 	c.id, c.status, c.serial_number, c.valid_from, c.valid_till,
-	EXISTS (SELECT 1 FROM orders r WHERE r.renewal_of_order_id = o.id),
-	EXISTS (SELECT 1 FROM certificates d WHERE d.order_id = o.id AND d.kind = '` + CertificateDuplicate + `'
-		AND d.status <> '` + CertificateCanceled + `')`
+	COALESCE((SELECT 1 FROM orders r WHERE r.renewal_of_order_id = o.id LIMIT 1), 0) = 1,
+	COALESCE((SELECT 1 FROM certificates d WHERE d.order_id = o.id AND d.kind = '` + CertificateDuplicate + `'
+		AND d.status <> '` + CertificateCanceled + `' LIMIT 1), 0) = 1`
+
+// orderPageSQL returns the query of one page of the order list, with the
+// WHERE, ORDER BY and LIMIT clauses that buildOrderFilter, orderBySQL and
+// pageSQL build.
+func orderPageSQL(where, order, limit string) string {
+	return `SELECT ` + orderSummaryColumns + orderListFrom + where + order + limit
+}
 
 // countable reports whether the page total of f can be read from
 // order_counts, which counts orders by account, container and status: f
@@ -264,7 +277,7 @@ func (s *Store) ListOrders(ctx context.Context, accountID int64, in OrderListQue
 			return fmt.Errorf("count orders: %w", err)
 		}
 
-		rows, err := tx.QueryContext(ctx, `SELECT `+orderSummaryColumns+orderListFrom+q.whereSQL()+order+limit,
+		rows, err := tx.QueryContext(ctx, orderPageSQL(q.whereSQL(), order, limit),
 			append(append([]any{}, q.args...), limitArgs...)...)
 		if err != nil {
 			return fmt.Errorf("list orders: %w", err)
