@@ -15,6 +15,8 @@ type bench struct {
 	cfg    *config
 	api    *apiClient
 	stderr io.Writer
+	// startCPU is the server's CPU time when the measured run started.
+	startCPU time.Duration
 }
 
 // run sets up, warms up, measures and runs the baseline, in that order, so
@@ -50,6 +52,9 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		Machine:       currentMachine(),
 	}
 	if err := b.measure(ctx, orgID, csrs, r); err != nil {
+		return nil, err
+	}
+	if err := b.settle(r); err != nil {
 		return nil, err
 	}
 
@@ -143,6 +148,7 @@ func (b *bench) measure(ctx context.Context, orgID int64, csrs []preparedCSR, r 
 	}
 
 	r.Server = after.minus(before, completed)
+	b.startCPU = before.cpu
 	if completed > 0 {
 		r.ClientCPUMillisPerOrder = millisPer(clientCPU, completed)
 	}
@@ -199,6 +205,38 @@ func (after *usageSample) minus(before *usageSample, orders int64) serverUsage {
 	return u
 }
 
+// settle waits, when --server-pid is set, until the server uses almost no
+// CPU, and adds the CPU time it spent after the last order, such as on the
+// e-mails of the last orders, to r.Server. The baseline that follows then
+// does not share the CPU with that work.
+func (b *bench) settle(r *report) error {
+	if b.cfg.serverPID == 0 {
+		return nil
+	}
+
+	b.progress("run finished; waiting for the server to go idle")
+	waited, idle, err := waitForIdle(b.cfg.serverPID, idleTimeout)
+	if err != nil {
+		return err
+	}
+	if idle {
+		b.progress("waited %s for the server to go idle", waited.Round(time.Millisecond))
+	} else {
+		b.progress("the server was still busy %s after the run; the baseline shares the CPU with it", waited.Round(time.Millisecond))
+	}
+
+	cpu, err := processCPUTime(b.cfg.serverPID)
+	if err != nil {
+		return err
+	}
+	r.Server.IdleWaitSeconds, r.Server.BusyAfterRun = waited.Seconds(), !idle
+	r.Server.CPUSecondsUntilIdle = (cpu - b.startCPU).Seconds()
+	if r.OrdersCompleted > 0 {
+		r.Server.CPUMillisPerOrderUntilIdle = r.Server.CPUSecondsUntilIdle * 1000 / float64(r.OrdersCompleted)
+	}
+	return nil
+}
+
 // baseline measures the in-process reference and fills the ratios.
 func (b *bench) baseline(issuerType keys.Algorithm, csr preparedCSR, r *report) error {
 	subscriber, err := x509.ParsePKIXPublicKey(csr.SPKI)
@@ -220,6 +258,9 @@ func (b *bench) baseline(issuerType keys.Algorithm, csr preparedCSR, r *report) 
 	}
 	if r.OrdersCompleted > 0 {
 		r.Server.CPUMillisBeyondSignature = r.Server.CPUMillisPerOrder - result.SignCPUMillis
+		if r.Server.CPUMillisPerOrderUntilIdle > 0 {
+			r.Server.CPUMillisBeyondSignatureUntilIdle = r.Server.CPUMillisPerOrderUntilIdle - result.SignCPUMillis
+		}
 	}
 	return nil
 }

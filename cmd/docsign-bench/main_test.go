@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -274,5 +275,36 @@ func TestBreakdownFromServerMetrics(t *testing.T) {
 	// running process always has resident memory.
 	if after.ProcessRSS <= 0 {
 		t.Errorf("process RSS = %g, expected the process collector's positive value", after.ProcessRSS)
+	}
+}
+
+func TestWaitForIdle(t *testing.T) {
+	tests := []struct {
+		name     string
+		script   string
+		wantIdle bool
+	}{
+		{name: "sleeping process", script: "sleep 30", wantIdle: true},
+		{name: "busy process", script: "while :; do :; done", wantIdle: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command("sh", "-c", tc.script)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			})
+
+			_, idle, err := waitForIdle(cmd.Process.Pid, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if idle != tc.wantIdle {
+				t.Errorf("idle = %v, expected %v", idle, tc.wantIdle)
+			}
+		})
 	}
 }

@@ -51,6 +51,39 @@ func parseStatCPU(raw []byte) (time.Duration, error) {
 	return time.Duration(utime+stime) * time.Second / clockTicksPerSecond, nil
 }
 
+// Idle detection before the baseline: the server counts as idle when it
+// used less than idleCPUFraction of one core over idleWindow. After a run
+// it may still be sending the queued e-mails of the last orders, and a
+// baseline measured meanwhile would share the CPU with it.
+const (
+	idleWindow      = 250 * time.Millisecond
+	idleCPUFraction = 0.05
+	idleTimeout     = 30 * time.Second // of the baseline's wait
+)
+
+// waitForIdle waits until process pid is idle, or until timeout. It
+// returns how long it waited and whether the process became idle.
+func waitForIdle(pid int, timeout time.Duration) (time.Duration, bool, error) {
+	started := time.Now()
+	previous, err := processCPUTime(pid)
+	if err != nil {
+		return 0, false, err
+	}
+
+	for time.Since(started) < timeout {
+		time.Sleep(idleWindow)
+		current, err := processCPUTime(pid)
+		if err != nil {
+			return time.Since(started), false, err
+		}
+		if float64(current-previous) < idleCPUFraction*float64(idleWindow) {
+			return time.Since(started), true, nil
+		}
+		previous = current
+	}
+	return time.Since(started), false, nil
+}
+
 // peakRSS returns the peak resident set size of process pid in bytes, the
 // VmHWM line of /proc/PID/status.
 func peakRSS(pid int) (int64, error) {

@@ -74,6 +74,17 @@ type serverUsage struct {
 	// CPUMillisBeyondSignature is CPUMillisPerOrder minus the baseline's CPU
 	// time of one signature.
 	CPUMillisBeyondSignature float64 `json:"cpu_ms_per_order_beyond_signature"`
+	// The fields below need --server-pid. IdleWaitSeconds is how long the
+	// server kept working after the last order, up to 30 s, and
+	// BusyAfterRun is true when it was still busy then. CPUSecondsUntilIdle
+	// and the per-order values ending in UntilIdle count the CPU time from
+	// the start of the run to the end of that wait, so they include work
+	// that orders leave behind, such as their e-mails.
+	IdleWaitSeconds                   float64 `json:"idle_wait_seconds,omitempty"`
+	BusyAfterRun                      bool    `json:"busy_after_run,omitempty"`
+	CPUSecondsUntilIdle               float64 `json:"cpu_seconds_until_idle,omitempty"`
+	CPUMillisPerOrderUntilIdle        float64 `json:"cpu_ms_per_order_until_idle,omitempty"`
+	CPUMillisBeyondSignatureUntilIdle float64 `json:"cpu_ms_per_order_beyond_signature_until_idle,omitempty"`
 	// PeakRSSBytes is VmHWM with --server-pid, the peak since the server
 	// started. Without it, it is the resident memory at the end of the run.
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
@@ -207,6 +218,15 @@ func writeTable(w io.Writer, r *report) {
 	fmt.Fprintf(tw, "server CPU per order (%s)\t%.2f ms\n", r.Server.Source, r.Server.CPUMillisPerOrder)
 	if r.Baseline != nil {
 		fmt.Fprintf(tw, "server CPU per order beyond the signature\t%.2f ms\n", r.Server.CPUMillisBeyondSignature)
+	}
+	if r.Server.CPUMillisPerOrderUntilIdle > 0 {
+		fmt.Fprintf(tw, "server CPU per order until idle, %.1f s after the run\t%.2f ms\n", r.Server.IdleWaitSeconds, r.Server.CPUMillisPerOrderUntilIdle)
+		if r.Baseline != nil {
+			fmt.Fprintf(tw, "  of which beyond the signature\t%.2f ms\n", r.Server.CPUMillisBeyondSignatureUntilIdle)
+		}
+	}
+	if r.Server.BusyAfterRun {
+		fmt.Fprintf(tw, "server\tstill busy %.0f s after the run\n", r.Server.IdleWaitSeconds)
 	}
 	fmt.Fprintf(tw, "server peak RSS\t%.1f MiB\n", float64(r.Server.PeakRSSBytes)/(1<<20))
 	fmt.Fprintf(tw, "client CPU per order\t%.2f ms\n", r.ClientCPUMillisPerOrder)
