@@ -126,7 +126,7 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, accountID int64, key 
 
 // CompleteIdempotencyKey stores the response of the request holding key.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID int64, key string, resp StoredResponse) error {
-	_, err := s.db.ExecContext(ctx,
+	err := s.execWrite(ctx,
 		`UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE account_id = ? AND key = ?`,
 		resp.Status, resp.ContentType, resp.Body, accountID, key)
 	if err != nil {
@@ -138,7 +138,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID int64, key
 // ReleaseIdempotencyKey forgets a reserved key whose request failed on the
 // server side, so that the client can retry with the same key.
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, accountID int64, key string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE account_id = ? AND key = ? AND status = 0`, accountID, key)
+	err := s.execWrite(ctx, `DELETE FROM idempotency_keys WHERE account_id = ? AND key = ? AND status = 0`, accountID, key)
 	if err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}

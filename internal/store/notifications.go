@@ -164,7 +164,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, t time.Time, lease time.
 
 // MarkNotificationSent records a delivered message and empties its payload.
 func (s *Store) MarkNotificationSent(ctx context.Context, id int64, messageID string, t time.Time) error {
-	_, err := s.db.ExecContext(ctx,
+	err := s.execWrite(ctx,
 		`UPDATE notifications SET status = ?, payload = '{}', message_id = ?, last_error = '', sent_at = ? WHERE id = ?`,
 		NotificationSent, messageID, formatTime(t), id)
 	if err != nil {
@@ -175,7 +175,7 @@ func (s *Store) MarkNotificationSent(ctx context.Context, id int64, messageID st
 
 // RetryNotification records a failed attempt and when to try again.
 func (s *Store) RetryNotification(ctx context.Context, id int64, next time.Time, reason string) error {
-	_, err := s.db.ExecContext(ctx,
+	err := s.execWrite(ctx,
 		`UPDATE notifications SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = ?`,
 		formatTime(next), reason, id, NotificationQueued)
 	if err != nil {
@@ -187,7 +187,7 @@ func (s *Store) RetryNotification(ctx context.Context, id int64, next time.Time,
 // FailNotification gives a notification up after its last attempt and
 // empties its payload.
 func (s *Store) FailNotification(ctx context.Context, id int64, reason string) error {
-	_, err := s.db.ExecContext(ctx,
+	err := s.execWrite(ctx,
 		`UPDATE notifications SET status = ?, payload = '{}', last_error = ? WHERE id = ?`,
 		NotificationFailed, reason, id)
 	if err != nil {

@@ -448,7 +448,7 @@ func (s *Store) CRL(ctx context.Context, caID int64) (*CRLRecord, error) {
 // CRL with the same or a larger number first. The caller then publishes the
 // stored CRL, so that no two different CRLs of a CA carry the same number.
 func (s *Store) SaveCRL(ctx context.Context, c CRLRecord) (bool, error) {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.execWriteResult(ctx,
 		`INSERT INTO crls (ca_id, number, this_update, next_update, der) VALUES (?, ?, ?, ?, ?)
 		 ON CONFLICT (ca_id) DO UPDATE SET number = excluded.number, this_update = excluded.this_update,
 		        next_update = excluded.next_update, der = excluded.der

@@ -165,6 +165,26 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return err
 }
 
+// execWrite runs one writing statement through withTx, so that it shares
+// the writer and its group commit. A statement run on s.db directly would
+// compete with the writer for SQLite's write lock, and on SQLite wait in the
+// busy handler, which sleeps between tries.
+func (s *Store) execWrite(ctx context.Context, query string, args ...any) error {
+	_, err := s.execWriteResult(ctx, query, args...)
+	return err
+}
+
+// execWriteResult is execWrite for a caller that needs the result.
+func (s *Store) execWriteResult(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var result sql.Result
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		result, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return result, err
+}
+
 // now returns the current time as stored: UTC, whole seconds.
 func now() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
