@@ -32,3 +32,50 @@ func TestQuickstartScript(t *testing.T) {
 		t.Errorf("quickstart did not approve three requests:\n%s", out)
 	}
 }
+
+// TestQuickstartScriptErrors checks the two messages quickstart.sh prints
+// before its first request when the README's setup is incomplete.
+func TestQuickstartScriptErrors(t *testing.T) {
+	s := startServer(t)
+	stopped := freeAddr(t)
+	emptyDir := t.TempDir()
+
+	tests := []struct {
+		name    string
+		url     string
+		dataDir string
+		want    string
+	}{
+		{
+			name:    "no server",
+			url:     "http://" + stopped,
+			dataDir: s.DataDir,
+			want:    "quickstart.sh: no docsign-ca server at http://" + stopped + "; start one or set DOCSIGN_URL\n",
+		},
+		{
+			name:    "no key file",
+			url:     s.URL,
+			dataDir: emptyDir,
+			want:    "quickstart.sh: no API key at " + emptyDir + "/bootstrap-api-key; set DOCSIGN_DATA_DIR to the server's --data-dir\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command("bash", "../examples/quickstart.sh")
+			cmd.Env = append(os.Environ(),
+				"DOCSIGN_URL="+tt.url,
+				"DOCSIGN_DATA_DIR="+tt.dataDir,
+				"DOCSIGN_API_KEY=",
+				"DOCSIGN_CA="+binary,
+				"OUT="+t.TempDir(),
+			)
+			out, err := cmd.CombinedOutput()
+			if code := cmd.ProcessState.ExitCode(); code != 1 {
+				t.Errorf("quickstart.sh exited with status %d (%v); want 1", code, err)
+			}
+			if string(out) != tt.want {
+				t.Errorf("quickstart.sh output:\n%s\nwant:\n%s", out, tt.want)
+			}
+		})
+	}
+}

@@ -21,6 +21,15 @@ set -euo pipefail
 
 url=${DOCSIGN_URL:-http://127.0.0.1:8080}
 data_dir=${DOCSIGN_DATA_DIR:-./docsign-data}
+# The server comes first: its first start writes the key file.
+if ! curl -sf -o /dev/null "$url/healthz"; then
+    echo "quickstart.sh: no docsign-ca server at $url; start one or set DOCSIGN_URL" >&2
+    exit 1
+fi
+if [[ -z ${DOCSIGN_API_KEY:-} && ! -r $data_dir/bootstrap-api-key ]]; then
+    echo "quickstart.sh: no API key at $data_dir/bootstrap-api-key; set DOCSIGN_DATA_DIR to the server's --data-dir" >&2
+    exit 1
+fi
 key=${DOCSIGN_API_KEY:-$(cat "$data_dir/bootstrap-api-key")}
 ca_cmd=${DOCSIGN_CA:-go run ./cmd/docsign-ca}
 out=${OUT:-./examples/out}

@@ -69,22 +69,32 @@ func backupDataDir(args []string) error {
 
 func restoreDataDir(args []string) error {
 	fs := flag.NewFlagSet("docsign-ca restore", flag.ContinueOnError)
-	in := fs.String("in", "", "archive written by docsign-ca backup (required on SQLite)")
-	dataDir := fs.String("data-dir", "", "new data directory; on SQLite it must be missing or empty (required)")
-	movedFrom := fs.String("moved-from", "", "on PostgreSQL: the data directory of the server whose database was dumped; "+
-		"the file key URIs under it are pointed at --data-dir, the copy of that directory")
+	in := fs.String("in", "", "archive written by docsign-ca backup, to unpack into a new data directory")
+	dataDir := fs.String("data-dir", "", "new data directory: missing or empty with --in, the moved or copied directory with --moved-from (required)")
+	movedFrom := fs.String("moved-from", "", "the data directory's old path, after it was moved or copied, or after pg_restore on PostgreSQL; "+
+		"the file key URIs under it are pointed at --data-dir")
 	if help, err := parseOperatorFlags(fs, args,
-		"docsign-ca restore --in FILE --data-dir DIR, or after pg_restore: docsign-ca restore --database-url URL --moved-from OLD_DIR --data-dir DIR"); help || err != nil {
+		"docsign-ca restore --in FILE --data-dir DIR, or after a move or pg_restore: docsign-ca restore --moved-from OLD_DIR --data-dir DIR"); help || err != nil {
 		return err
 	}
-	if database.usesPostgres() {
-		return finishPostgresRestore(*in, *movedFrom, *dataDir)
-	}
-	if *in == "" || *dataDir == "" {
-		return errors.New("missing --in or --data-dir; give the archive and a new, empty data directory")
+	if *dataDir == "" {
+		return errors.New("missing --data-dir; give the new data directory")
 	}
 	if *movedFrom != "" {
-		return errors.New("--moved-from finishes a PostgreSQL restore and needs --database-url; a SQLite archive moves its key URIs itself")
+		if *in != "" {
+			return errors.New("--in and --moved-from exclude each other; give --in to unpack an archive, or --moved-from to point a moved data directory's key paths at it")
+		}
+		return finishMove(*movedFrom, *dataDir)
+	}
+	if database.usesPostgres() {
+		if *in != "" {
+			return errors.New("--in names a SQLite archive; on PostgreSQL restore the database with pg_restore, then run this with --moved-from")
+		}
+		return errors.New("missing --moved-from; after pg_restore, give the data directory of the server whose database was dumped")
+	}
+	if *in == "" {
+		return errors.New("missing --in or --moved-from; give the archive written by docsign-ca backup, " +
+			"or the old path of a data directory that was moved or copied to --data-dir")
 	}
 
 	f, err := os.Open(*in)
@@ -105,17 +115,14 @@ func restoreDataDir(args []string) error {
 	return nil
 }
 
-// finishPostgresRestore points the file key URIs of a database restored
-// with pg_restore at the copy of the data directory. The database records
-// absolute key paths, so without this the restored server would open the
-// key files of the original directory, or fail where it does not exist.
-func finishPostgresRestore(in, movedFrom, dataDir string) error {
-	if in != "" {
-		return errors.New("--in names a SQLite archive; on PostgreSQL restore the database with pg_restore, then run this with --moved-from")
-	}
-	if movedFrom == "" || dataDir == "" {
-		return errors.New("missing --moved-from or --data-dir; give the original data directory and its copy")
-	}
+// finishMove points the file key URIs of a data directory's database at
+// the directory's new path. The database records absolute key paths, so
+// after the directory is moved, copied, or its PostgreSQL database is
+// restored with pg_restore, the server would otherwise open the key files
+// of the old path, or fail where they are gone. On SQLite the database is
+// the docsign.db inside the new directory, so run this while no server
+// uses that directory.
+func finishMove(movedFrom, dataDir string) error {
 	from, err := filepath.Abs(movedFrom)
 	if err != nil {
 		return err
@@ -140,7 +147,11 @@ func finishPostgresRestore(in, movedFrom, dataDir string) error {
 	if err != nil {
 		return err
 	}
-	if err := st.RecordRestore(ctx, moved, map[string]any{"source_data_dir": from, "database": "postgresql"}); err != nil {
+	kind := "sqlite"
+	if database.usesPostgres() {
+		kind = "postgresql"
+	}
+	if err := st.RecordRestore(ctx, moved, map[string]any{"source_data_dir": from, "database": kind}); err != nil {
 		return err
 	}
 	fmt.Printf("pointed %d key files from %s to %s\n", len(moved), from, to)

@@ -4,6 +4,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/docsign-ca/docsign-ca/internal/store"
 )
@@ -31,10 +32,12 @@ usage:
   docsign-ca audit export [flags]           write the audit log as JSON lines
   docsign-ca backup --out FILE [flags]      archive the database and the CA key files, while the server runs
   docsign-ca restore --in FILE [flags]      unpack an archive into a new data directory
+  docsign-ca restore --moved-from OLD [flags]  point the key paths at a moved or copied data directory
 
   docsign-ca dev seed --orders N [flags]    copy an issued order N times into a stopped server's database (benchmarks only)
 
-Run a command with -h for its flags. Every flag also reads DOCSIGN_<FLAG>.
+Flags go after the command. Run a command with -h for its flags.
+Every flag also reads DOCSIGN_<FLAG>.
 `
 
 func main() {
@@ -97,6 +100,9 @@ func run(args []string) error {
 	case cmd == "-h" || cmd == "--help" || cmd == "help":
 		fmt.Print(usage)
 		return nil
+	case strings.HasPrefix(cmd, "-"):
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q: flags go after the command, as in docsign-ca certificates list --data-dir DIR", joinArgs(args))
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		return fmt.Errorf("unknown command %q", joinArgs(args))

@@ -139,7 +139,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	authority, err := ca.LoadWithKeys(ctx, st, log, opener)
 	if err != nil {
-		return err
+		return withMovedDataDirHint(err, cfg.dataDir)
 	}
 	if err := authority.Recover(ctx); err != nil {
 		return err
@@ -170,7 +170,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	handler := api.New(orders, st, log, limits...)
 	stopRevocation, err := startRevocation(ctx, cfg.revocation, cfg.listen, cfg.dataDir, st, authority, handler, log)
 	if err != nil {
-		return err
+		return withMovedDataDirHint(err, cfg.dataDir)
 	}
 	defer stopRevocation()
 	consoleHandler, err := console.New(console.Config{

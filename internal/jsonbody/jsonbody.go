@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/docsign-ca/docsign-ca/internal/errs"
@@ -105,11 +106,38 @@ func checkSyntax(body []byte) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &syntaxErr):
-		return badFormat("invalid JSON at %s: %s", at(body, syntaxErr.Offset-1), syntaxErr.Error())
+		offset := syntaxErr.Offset - 1
+		if hint := controlCharacterHint(body, offset, syntaxErr); hint != "" {
+			return badFormat("invalid JSON at %s: %s; %s", at(body, offset), syntaxErr.Error(), hint)
+		}
+		return badFormat("invalid JSON at %s: %s", at(body, offset), syntaxErr.Error())
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return badFormat("invalid JSON at %s: unexpected end of input; complete the JSON object", at(body, int64(len(body))))
 	default:
 		return badFormat("invalid JSON: %v", err)
+	}
+}
+
+// controlCharacterHint returns how to escape the control character at
+// offset when the syntax error is that character inside a string. RFC 8259
+// §7 requires U+0000 to U+001F to be escaped there, and a PEM CSR pasted
+// into a JSON string by hand brings raw line breaks.
+func controlCharacterHint(body []byte, offset int64, syntaxErr *json.SyntaxError) string {
+	// encoding/json (Go 1.26) has no error type for this case, only the
+	// message "invalid character '\n' in string literal".
+	if offset < 0 || offset >= int64(len(body)) || !strings.HasSuffix(syntaxErr.Error(), "in string literal") {
+		return ""
+	}
+
+	switch c := body[offset]; {
+	case c == '\n' || c == '\r':
+		return `escape line breaks in JSON strings as \n`
+	case c == '\t':
+		return `escape tabs in JSON strings as \t`
+	case c < 0x20:
+		return fmt.Sprintf(`escape control characters in JSON strings, such as U+%04X as \u%04X`, c, c)
+	default:
+		return ""
 	}
 }
 

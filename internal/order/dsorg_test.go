@@ -80,6 +80,8 @@ func TestParseDSOrgRules(t *testing.T) {
 		{"server platform id not integer", one(set("certificate.server_platform.id", "apache")), []string{"invalid_value:certificate.server_platform.id"}},
 		{"server platform id zero", one(set("certificate.server_platform.id", num(0))), []string{"invalid_value:certificate.server_platform.id"}},
 		{"server platform id positive", one(set("certificate.server_platform.id", num(45))), nil},
+		{"server platform id as string", one(set("certificate.server_platform.id", "45")), nil},
+		{"server platform other as string", one(set("certificate.server_platform.id", "-1")), []string{"invalid_value:certificate.server_platform.id"}},
 		{"ca cert id not string", one(set("certificate.ca_cert_id", num(7))), []string{"invalid_value:certificate.ca_cert_id"}},
 		{"signature hash unknown", one(set("certificate.signature_hash", "md5")), []string{"invalid_value:certificate.signature_hash"}},
 
@@ -209,6 +211,12 @@ func TestParseDSOrgRules(t *testing.T) {
 		{"validity days zero beside years", one(set("order_validity", map[string]any{"years": num(1), "days": num(0)})), nil},
 		{"validity years negative", one(set("order_validity.years", num(-1))), []string{"invalid_value:order_validity.years"}},
 		{"validity years as string", one(set("order_validity.years", "2")), nil},
+		{"validity days as string", one(set("order_validity", map[string]any{"days": "30"})), nil},
+		{"validity years string with space", one(set("order_validity.years", " 1")), []string{"invalid_value:order_validity.years"}},
+		{"validity years string with sign", one(set("order_validity.years", "+1")), []string{"invalid_value:order_validity.years"}},
+		{"validity years string fraction", one(set("order_validity.years", "1.5")), []string{"invalid_value:order_validity.years"}},
+		{"validity years number fraction", one(set("order_validity.years", json.Number("1.0"))), []string{"invalid_value:order_validity.years"}},
+		{"validity years word", one(set("order_validity.years", "one")), []string{"invalid_value:order_validity.years"}},
 		{"validity days over range", one(set("order_validity.days", num(1096))), []string{"invalid_value:order_validity.days"}},
 		{"validity losing years still checked", one(set("order_validity", map[string]any{"years": num(9), "days": num(30)})), []string{"invalid_value:order_validity.years"}},
 		{"validity custom date malformed", one(set("order_validity.custom_expiration_date", "June 9th")), []string{"invalid_value:order_validity.custom_expiration_date"}},
@@ -285,5 +293,19 @@ func TestParseDSOrgRules(t *testing.T) {
 				t.Fatal("ParseDSOrg returned neither a request nor an error")
 			}
 		})
+	}
+}
+
+// TestIntegerAsStringMessage checks that a value that is neither a JSON
+// integer nor a string of digits gets a message naming the field and both
+// accepted forms.
+func TestIntegerAsStringMessage(t *testing.T) {
+	body := validBody(t)
+	set("order_validity.years", "one")(t, body)
+
+	_, err := ParseDSOrg(body, testNow)
+	want := `order_validity.years must be an integer or a string of digits, not "one"`
+	if text := problemText(err); !strings.Contains(text, want) {
+		t.Errorf("problems:\n%s\nwant one containing %q", text, want)
 	}
 }
