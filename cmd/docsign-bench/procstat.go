@@ -58,7 +58,7 @@ func parseStatCPU(raw []byte) (time.Duration, error) {
 const (
 	idleWindow      = 250 * time.Millisecond
 	idleCPUFraction = 0.05
-	idleTimeout     = 30 * time.Second // of the baseline's wait
+	idleTimeout     = 30 * time.Second
 )
 
 // waitForIdle waits until process pid is idle, or until timeout. It

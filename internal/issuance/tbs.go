@@ -14,13 +14,13 @@ import (
 // Extension and access method OIDs of RFC 5280 §4.2, beside those that the
 // profile lints read.
 var (
-	oidExtensionSubjectKeyID         = asn1.ObjectIdentifier{2, 5, 29, 14}
-	oidExtensionAuthorityKeyID       = asn1.ObjectIdentifier{2, 5, 29, 35}
-	oidExtensionCRLDistribution      = asn1.ObjectIdentifier{2, 5, 29, 31}
-	oidExtensionAuthorityInfoAccess  = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 1}
-	oidAccessMethodOCSP              = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1}
-	oidAccessMethodCAIssuers         = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 2}
-	keyUsageDigitalSignatureNonRepud = asn1.BitString{Bytes: []byte{0xc0}, BitLength: 2}
+	oidExtensionSubjectKeyID               = asn1.ObjectIdentifier{2, 5, 29, 14}
+	oidExtensionAuthorityKeyID             = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidExtensionCRLDistribution            = asn1.ObjectIdentifier{2, 5, 29, 31}
+	oidExtensionAuthorityInfoAccess        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 1}
+	oidAccessMethodOCSP                    = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1}
+	oidAccessMethodCAIssuers               = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 2}
+	keyUsageDigitalSignatureNonRepudiation = asn1.BitString{Bytes: []byte{0xc0}, BitLength: 2}
 )
 
 // signatureAlgorithmOIDs are the signature algorithms of signatureAlgorithm:
@@ -168,7 +168,7 @@ func profileExtensions(req *Request, keyID, issuerKeyID []byte) ([]pkix.Extensio
 	// (RFC 9336 §3.1). basicConstraints is critical with cA FALSE and no
 	// pathLenConstraint, which DER writes as an empty SEQUENCE (RFC 5280
 	// §4.2.1.9).
-	list.add(oidExtensionKeyUsage, true, keyUsageDigitalSignatureNonRepud)
+	list.add(oidExtensionKeyUsage, true, keyUsageDigitalSignatureNonRepudiation)
 	list.add(oidExtensionExtKeyUsage, false, ekuOIDs(req.Usages))
 	list.add(oidExtensionBasicConstraints, true, struct{}{})
 	list.add(oidExtensionSubjectKeyID, false, keyID)

@@ -67,11 +67,11 @@ func (s *Service) provisioningInfo(ctx context.Context, o *store.Order) (*Provis
 	}
 
 	if o.ProvisioningMethod == store.ProvisioningShipToken {
-		info.Shipment, err = s.store.Shipment(ctx, o.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			info.Shipment, err = nil, nil
-		}
-		if err != nil {
+		shipment, err := s.store.Shipment(ctx, o.ID)
+		switch {
+		case err == nil:
+			info.Shipment = shipment
+		case !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
 	}

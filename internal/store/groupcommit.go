@@ -20,8 +20,9 @@ var errStoreClosed = errors.New("store is closed")
 // maxCommitBatch), runs each inside its own SAVEPOINT of one database
 // transaction, and commits them together, so that N transactions share one
 // WAL fsync instead of paying one each. PostgreSQL adds its writer lock and
-// its retries through groupOptions (see postgres.go). A transaction whose function fails
-// is rolled back to its savepoint and does not affect the others. withTx
+// its retries through groupOptions (see postgres.go). A transaction whose
+// function fails is rolled back to its savepoint and does not affect the
+// others. withTx
 // returns only after the commit that contains its changes is durable
 // (synchronous=FULL), so a caller sees the same durability as with its own
 // commit. The writer never waits for a batch to fill: an idle writer runs a

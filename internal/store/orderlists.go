@@ -149,11 +149,11 @@ func isIdentifierByte(b byte) bool {
 }
 
 // orderSummaryColumns are the columns of an order list row. The two flags
-// are scalar sub-queries rather than EXISTS, because PostgreSQL 15 may run
-// an EXISTS in the select list as one hashed scan of the whole table: it
-// costs the choice for every matching order, not for the page's LIMIT. With
-// 400,000 seeded orders, a page of 100 took 362 ms that way and 1.4 ms with
-// an index lookup per row (EXPLAIN ANALYZE).
+// are scalar sub-queries rather than EXISTS. PostgreSQL 15 may plan an
+// EXISTS in the select list as one hashed scan of the whole table, because
+// it estimates the cost for every matching order instead of the page's
+// LIMIT. With 400,000 seeded orders, EXPLAIN ANALYZE showed a page of 100
+// take 362 ms that way and 1.4 ms with an index lookup per row.
 var orderSummaryColumns = `o.id, o.status, o.product_name_id, o.organization_id, org.name, org.assumed_name,
 	o.container_id, ct.name, o.user_id, o.signature_hash, o.not_after, o.details, o.date_created,
 	c.id, c.status, c.serial_number, c.valid_from, c.valid_till,

@@ -122,14 +122,15 @@ func (s *Store) Postgres() bool { return s.postgres }
 // SQLite. That keeps the audit log's hash chain a single line (each row
 // contains the hash of the row before it) and makes the read-then-write
 // checks of the store's methods safe under PostgreSQL's READ COMMITTED
-// isolation: after the lock, each statement sees every write committed
-// before. Reads outside withTx do not take the lock.
+// isolation: after the lock, each statement reads every write committed
+// before it. Reads outside withTx do not take the lock.
 //
 // A batch that fails as a whole, and a function that fails with a
 // serialization failure or deadlock (SQLSTATE 40001, 40P01), run again
 // alone through withPostgresTx, so fn must not keep state across runs.
-
-// postgresGroupOptions adapts the group commit to PostgreSQL.
+//
+// postgresGroupOptions returns the options that adapt the group commit to
+// PostgreSQL in this way.
 func (s *Store) postgresGroupOptions() groupOptions {
 	return groupOptions{
 		begin: func(tx *sql.Tx) error { return takeWriterLock(context.Background(), tx) },
