@@ -278,27 +278,47 @@ func TestBreakdownFromServerMetrics(t *testing.T) {
 	}
 }
 
-func TestWaitForIdle(t *testing.T) {
+func TestWaitForIdleSleepingProcess(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+
+	_, idle, err := waitForIdle(cmd.Process.Pid, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !idle {
+		t.Error("a sleeping process was not found idle")
+	}
+}
+
+// TestWaitForIdleThreshold feeds CPU times, because a real busy process on
+// a loaded machine may get too little CPU to count as busy.
+func TestWaitForIdleThreshold(t *testing.T) {
 	tests := []struct {
-		name     string
-		script   string
-		wantIdle bool
+		name      string
+		perWindow time.Duration
+		wantIdle  bool
 	}{
-		{name: "sleeping process", script: "sleep 30", wantIdle: true},
-		{name: "busy process", script: "while :; do :; done", wantIdle: false},
+		{name: "no CPU", perWindow: 0, wantIdle: true},
+		{name: "just under the threshold", perWindow: 12 * time.Millisecond, wantIdle: true},
+		{name: "at the threshold", perWindow: 13 * time.Millisecond, wantIdle: false},
+		{name: "one busy core", perWindow: idleWindow, wantIdle: false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command("sh", "-c", tc.script)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+			var used time.Duration
+			cpuTime := func() (time.Duration, error) {
+				used += tc.perWindow
+				return used, nil
 			}
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			})
 
-			_, idle, err := waitForIdle(cmd.Process.Pid, 2*time.Second)
+			_, idle, err := waitForIdleCPU(cpuTime, 3*idleWindow)
 			if err != nil {
 				t.Fatal(err)
 			}

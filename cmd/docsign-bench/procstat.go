@@ -64,15 +64,21 @@ const (
 // waitForIdle waits until process pid is idle, or until timeout. It
 // returns how long it waited and whether the process became idle.
 func waitForIdle(pid int, timeout time.Duration) (time.Duration, bool, error) {
+	return waitForIdleCPU(func() (time.Duration, error) { return processCPUTime(pid) }, timeout)
+}
+
+// waitForIdleCPU is waitForIdle over a function that reads the process's
+// CPU time.
+func waitForIdleCPU(cpuTime func() (time.Duration, error), timeout time.Duration) (time.Duration, bool, error) {
 	started := time.Now()
-	previous, err := processCPUTime(pid)
+	previous, err := cpuTime()
 	if err != nil {
 		return 0, false, err
 	}
 
 	for time.Since(started) < timeout {
 		time.Sleep(idleWindow)
-		current, err := processCPUTime(pid)
+		current, err := cpuTime()
 		if err != nil {
 			return time.Since(started), false, err
 		}
