@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestMovedDataDirRestore moves a data directory, as `mv docsign-data
@@ -26,23 +25,15 @@ func TestMovedDataDirRestore(t *testing.T) {
 	}
 
 	moved := launchServer(t, newDir, nil)
-	select {
-	case <-moved.done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("serve on the moved data directory did not exit:\n%s", moved.logs.String())
-	}
-	if code := moved.cmd.ProcessState.ExitCode(); code != 1 {
-		t.Errorf("serve on the moved data directory exited with status %d; want 1", code)
+	if code := moved.waitExit(); code != 1 {
+		t.Errorf("serve on the moved data directory exited with status %d, expected 1", code)
 	}
 	hint := "if the data directory was moved, run: docsign-ca restore --moved-from " + oldDir + " --data-dir " + newDir
 	if logs := moved.logs.String(); !strings.Contains(logs, hint) {
 		t.Errorf("serve output lacks %q:\n%s", hint, logs)
 	}
 
-	out, err := docsignCommand(t, newDir, "restore", "--moved-from", oldDir, "--data-dir", newDir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("restore --moved-from: %v\n%s", err, out)
-	}
+	moved.cli("restore", "--moved-from", oldDir)
 	expectKeyURIsUnder(t, newDir)
 
 	s := startServerIn(t, newDir)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -11,13 +12,7 @@ import (
 // against a real server, as the README instructs a new user.
 func TestQuickstartScript(t *testing.T) {
 	s := startServer(t)
-	cmd := exec.Command("bash", "../examples/quickstart.sh")
-	cmd.Env = append(os.Environ(),
-		"DOCSIGN_URL="+s.URL,
-		"DOCSIGN_DATA_DIR="+s.DataDir,
-		"DOCSIGN_CA="+binary,
-		"OUT="+t.TempDir(),
-	)
+	cmd := quickstartCommand(t, s.URL, s.DataDir)
 	cmd.Env = append(cmd.Env, databaseEnv(t, s.DataDir)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -61,21 +56,31 @@ func TestQuickstartScriptErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command("bash", "../examples/quickstart.sh")
-			cmd.Env = append(os.Environ(),
-				"DOCSIGN_URL="+tt.url,
-				"DOCSIGN_DATA_DIR="+tt.dataDir,
-				"DOCSIGN_API_KEY=",
-				"DOCSIGN_CA="+binary,
-				"OUT="+t.TempDir(),
-			)
+			cmd := quickstartCommand(t, tt.url, tt.dataDir)
+			cmd.Env = append(cmd.Env, "DOCSIGN_API_KEY=")
 			out, err := cmd.CombinedOutput()
-			if code := cmd.ProcessState.ExitCode(); code != 1 {
-				t.Errorf("quickstart.sh exited with status %d (%v); want 1", code, err)
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Errorf("quickstart.sh: err = %v, expected exit status 1", err)
 			}
 			if string(out) != tt.want {
 				t.Errorf("quickstart.sh output:\n%s\nwant:\n%s", out, tt.want)
 			}
 		})
 	}
+}
+
+// quickstartCommand runs examples/quickstart.sh against the server at url
+// whose data directory is dataDir, with operator commands run by the
+// docsign-ca binary under test.
+func quickstartCommand(t *testing.T, url, dataDir string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("bash", "../examples/quickstart.sh")
+	cmd.Env = append(os.Environ(),
+		"DOCSIGN_URL="+url,
+		"DOCSIGN_DATA_DIR="+dataDir,
+		"DOCSIGN_CA="+binary,
+		"OUT="+t.TempDir(),
+	)
+	return cmd
 }

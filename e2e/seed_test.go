@@ -21,16 +21,13 @@ func TestDevSeedThenNewOrders(t *testing.T) {
 	templateID, _ := placeIssuedOrder(t, s, orgID)
 	s.stop()
 
-	out, err := docsignCommand(t, dir, "dev", "seed", "--orders", "250", "--data-dir", dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("dev seed: %v\n%s", err, out)
-	}
-	match := seededRange.FindSubmatch(out)
+	out := s.cli("dev", "seed", "--orders", "250")
+	match := seededRange.FindStringSubmatch(out)
 	if match == nil {
 		t.Fatalf("dev seed output has no order range:\n%s", out)
 	}
-	first, _ := strconv.ParseInt(string(match[1]), 10, 64)
-	last, _ := strconv.ParseInt(string(match[2]), 10, 64)
+	first, _ := strconv.ParseInt(match[1], 10, 64)
+	last, _ := strconv.ParseInt(match[2], 10, 64)
 	if first != templateID+1 || last != templateID+250 {
 		t.Errorf("dev seed added orders %d to %d, expected %d to %d", first, last, templateID+1, templateID+250)
 	}
@@ -72,14 +69,11 @@ func TestDevSeedThenNewOrders(t *testing.T) {
 // COUNT(*) of the orders per account, container and status.
 func checkOrderCounts(t *testing.T, dataDir string) {
 	t.Helper()
-	st, err := openDataDirStore(dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dataDir)
 	defer st.Close()
 
 	var mismatches int
-	err = st.DB().QueryRow(`
+	err := st.DB().QueryRow(`
 		SELECT COUNT(*) FROM (
 		  SELECT account_id, container_id, status, COUNT(*) AS n FROM orders GROUP BY account_id, container_id, status
 		) counted

@@ -4,11 +4,24 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
+
+// waitExit waits for a server that must fail at start to exit, and returns
+// its exit status. It fails the test when the server still runs after 60
+// seconds, the time waitHealthy allows a start.
+func (s *server) waitExit() int {
+	s.t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(60 * time.Second):
+		s.t.Fatalf("server did not exit within 60s:\n%s", s.logs.String())
+	}
+	return s.cmd.ProcessState.ExitCode()
+}
 
 // TestServeOnTakenPort starts serve on a port that another listener is bound to.
 // serve must exit with an error that names --listen, before it creates the
@@ -22,16 +35,15 @@ func TestServeOnTakenPort(t *testing.T) {
 	addr := otherListener.Addr().String()
 	dataDir := filepath.Join(t.TempDir(), "docsign-data")
 
-	cmd := docsignCommand(t, dataDir, "serve", "--listen", addr, "--public-url", "http://"+addr, "--data-dir", dataDir)
-	out, err := cmd.CombinedOutput()
-
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
-		t.Fatalf("serve on the taken address %s: err = %v, expected a non-zero exit; output:\n%s", addr, err, out)
+	// The later --listen and --public-url override the free address that
+	// launchServer picks.
+	s := launchServer(t, dataDir, nil, "--listen", addr, "--public-url", "http://"+addr)
+	if code := s.waitExit(); code != 1 {
+		t.Fatalf("serve on the taken address %s exited with status %d, expected 1; output:\n%s", addr, code, s.logs.String())
 	}
 	expected := "listen on " + addr + ": address already in use; stop the other server or choose another address with --listen (and --public-url)"
-	if !strings.Contains(string(out), expected) {
-		t.Errorf("serve output lacks %q:\n%s", expected, out)
+	if logs := s.logs.String(); !strings.Contains(logs, expected) {
+		t.Errorf("serve output lacks %q:\n%s", expected, logs)
 	}
 	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("serve created the data directory %s although it could not listen (stat: %v)", dataDir, err)

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/docsign-ca/docsign-ca/internal/backup"
 	"github.com/docsign-ca/docsign-ca/internal/store"
@@ -78,7 +77,7 @@ func restoreDataDir(args []string) error {
 		return err
 	}
 	if *dataDir == "" {
-		return errors.New("missing --data-dir; give the new data directory")
+		return errors.New("missing --data-dir; give the new data directory for --in, or the new path of the directory that --moved-from names")
 	}
 	if *movedFrom != "" {
 		if *in != "" {
@@ -148,7 +147,7 @@ func finishMove(movedFrom, dataDir string) error {
 		return err
 	}
 	kind := "sqlite"
-	if database.usesPostgres() {
+	if st.Postgres() {
 		kind = "postgresql"
 	}
 	if err := st.RecordRestore(ctx, moved, map[string]any{"source_data_dir": from, "database": kind}); err != nil {
@@ -167,8 +166,8 @@ func movedKeyURIs(uris []string, from, to string) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		rel, err := filepath.Rel(from, path)
-		if !isFile || err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		rel, inside := relativeInside(from, path)
+		if !isFile || !inside {
 			continue
 		}
 

@@ -9,11 +9,11 @@ import (
 	"strings"
 )
 
-// withMovedDataDirHint adds the restore command to err when err is a key
-// file that does not exist outside dataDir. The database stores absolute
-// key paths, so that is what a moved or renamed data directory looks like
-// at start. When the missing file's relative path exists under dataDir,
-// the hint names the old directory; otherwise it shows OLD as a placeholder.
+// withMovedDataDirHint adds the restore command to err when err reports a
+// missing file outside dataDir. The database stores absolute key paths, so
+// that is how a moved or renamed data directory fails at start. When the
+// missing file's relative path exists under dataDir, the hint names the old
+// directory. Otherwise it shows OLD as a placeholder.
 func withMovedDataDirHint(err error, dataDir string) error {
 	var pathErr *fs.PathError
 	if err == nil || !errors.As(err, &pathErr) || !errors.Is(err, fs.ErrNotExist) {
@@ -24,7 +24,7 @@ func withMovedDataDirHint(err error, dataDir string) error {
 		return err
 	}
 	missing := filepath.Clean(pathErr.Path)
-	if isUnderDir(missing, newDir) {
+	if _, inside := relativeInside(newDir, missing); inside {
 		return err
 	}
 
@@ -54,8 +54,12 @@ func oldDataDir(missing, newDir string) (string, bool) {
 	}
 }
 
-// isUnderDir reports whether path is dir or a path inside it.
-func isUnderDir(path, dir string) bool {
+// relativeInside returns path relative to dir, and whether path is dir or a
+// path inside it.
+func relativeInside(dir, path string) (string, bool) {
 	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return rel, true
 }

@@ -78,7 +78,7 @@ func devSeed(args []string) error {
 // first and last new order id. Audit log rows are not copied, because the
 // audit log is a hash chain that copies would break.
 //
-// The server must be stopped: on PostgreSQL the batches do not take the
+// The server must be stopped. On PostgreSQL the batches do not take the
 // store's writer lock, so an order that a running server places at the same
 // time fails with a duplicate id, or makes the batch fail.
 func seedOrders(ctx context.Context, st *store.Store, count int) (first, last int64, err error) {

@@ -101,7 +101,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	// Shutdown closes the listener too; closing it twice is harmless.
+	// srv.Shutdown closes the listener too, and a second Close is harmless.
 	defer listener.Close()
 
 	database.opts.Log = log
@@ -253,11 +253,15 @@ func sweep(ctx context.Context, orders *order.Service, authority *ca.Service, in
 }
 
 // listen binds the server's address. A taken address gets a message that
-// names the flags to change, since 8080, the default, is a common development port.
+// names the flags to change, because 8080, the default, is a common
+// development port.
 func listen(addr string) (net.Listener, error) {
 	listener, err := net.Listen("tcp", addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return nil, fmt.Errorf("listen on %s: address already in use; stop the other server or choose another address with --listen (and --public-url)", addr)
+		// Wrapping EADDRINUSE, not err, keeps errors.Is working and leaves
+		// out net.Listen's message, which repeats the address.
+		return nil, fmt.Errorf("listen on %s: %w; stop the other server or choose another address with --listen (and --public-url)",
+			addr, syscall.EADDRINUSE)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)

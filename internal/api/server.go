@@ -139,15 +139,16 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 	h, _ := s.mux.Handler(r)
 	h.ServeHTTP(rec, r)
 
-	if name, ok := unknownProductOrder(r); ok && rec.Code == http.StatusMethodNotAllowed {
-		writeJSON(w, http.StatusNotFound, errorEnvelope{Errors: []wireError{{
-			Code: "not_found|product",
-			Message: fmt.Sprintf("product %q not found; %s is the product this server issues: POST %sorder/certificate/%s",
-				name, order.ProductNameID, apiPrefix, order.ProductNameID),
-		}}})
-		return
-	}
 	if rec.Code == http.StatusMethodNotAllowed {
+		if name, ok := unknownProductOrder(r); ok {
+			writeJSON(w, http.StatusNotFound, errorEnvelope{Errors: []wireError{{
+				Code: "not_found|product",
+				Message: fmt.Sprintf("product %q not found; %s is the product this server issues: POST %sorder/certificate/%s",
+					name, order.ProductNameID, apiPrefix, order.ProductNameID),
+			}}})
+			return
+		}
+
 		w.Header().Set("Allow", rec.Header().Get("Allow"))
 		writeJSON(w, http.StatusMethodNotAllowed, errorEnvelope{Errors: []wireError{{
 			Code:    "method_not_allowed",

@@ -107,10 +107,11 @@ func checkSyntax(body []byte) error {
 		return nil
 	case errors.As(err, &syntaxErr):
 		offset := syntaxErr.Offset - 1
+		message := syntaxErr.Error()
 		if hint := controlCharacterHint(body, offset, syntaxErr); hint != "" {
-			return badFormat("invalid JSON at %s: %s; %s", at(body, offset), syntaxErr.Error(), hint)
+			message += "; " + hint
 		}
-		return badFormat("invalid JSON at %s: %s", at(body, offset), syntaxErr.Error())
+		return badFormat("invalid JSON at %s: %s", at(body, offset), message)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return badFormat("invalid JSON at %s: unexpected end of input; complete the JSON object", at(body, int64(len(body))))
 	default:

@@ -182,9 +182,9 @@ func (r *fieldReader) requiredText(parent jsonObject, key string, maxLength int)
 	return r.requiredTextOr(parent, key, maxLength, "")
 }
 
-// requiredTextOr is requiredText with alternative, a sentence such as the
-// other way to send the same information, added to the message of a missing
-// or empty value. An empty alternative adds nothing.
+// requiredTextOr is requiredText with alternative appended to the message
+// of a missing or empty value. alternative is text that continues the
+// message, such as the other way to send the same information, or "".
 func (r *fieldReader) requiredTextOr(parent jsonObject, key string, maxLength int, alternative string) (string, bool) {
 	path := parent.childPath(key)
 	value, present := parent.lookup(key)
